@@ -1,0 +1,37 @@
+# Targets the README and CI use. Everything installs into .venv from the package registries.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run ingest test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on embedded defaults (SQLite + indexes/ under STUDY_HUB_HOME, default: this folder).
+run: ingest
+	$(BIN)/study-hub docs list
+
+ingest: install
+	$(BIN)/study-hub ingest corpus
+
+## Lint, then the whole test suite (SQLite and the PostgreSQL server at 127.0.0.1:5432).
+test: install
+	$(BIN)/ruff check study_hub tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check study_hub tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) study_hub.sqlite3* indexes/*/

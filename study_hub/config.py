@@ -1,0 +1,42 @@
+"""Settings: one object, built once by the CLI or app factory and passed down.
+
+Every setting can come from the environment with the ``STUDY_HUB_`` prefix. The defaults are embedded:
+a SQLite file and ``indexes/`` under ``STUDY_HUB_HOME`` (the repository root unless set), so a second
+instance only needs another home folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The package is installed editable from the repository; outside a checkout fall back to the working folder.
+REPO_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else Path.cwd()
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDY_HUB_", extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT, description="Folder that holds the SQLite database and indexes/.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in home.")
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="The shipped demo corpus.")
+    max_file_bytes: int = Field(default=50 * MiB, gt=0, description="Files larger than this are refused.")
+    max_unpacked_bytes: int = Field(
+        default=200 * MiB, gt=0, description="Refuse docx whose unpacked size exceeds this (zip bombs)."
+    )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'study_hub.sqlite3'}"
+        return self
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.home / "indexes"

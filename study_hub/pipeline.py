@@ -1,0 +1,132 @@
+"""Wiring of the stages: files -> RawDocument -> metadata -> passages -> store.
+
+``ingest_paths`` is what `study-hub ingest` runs. Each file is read, described and segmented on its own;
+a failing file is reported and skipped, the others go on; each document is saved in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from study_hub.config import Settings
+from study_hub.domain import DocumentMeta
+from study_hub.errors import IngestError, MetadataError
+from study_hub.ingest.catalog import CATALOG_NAMES, Catalogs
+from study_hub.ingest.metadata import parse_metadata
+from study_hub.ingest.readers import SUPPORTED_SUFFIXES, read_file
+from study_hub.segment import SegmentBounds, segment_text
+from study_hub.store import DocumentStore, SaveOutcome
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, Path], None]  # (files done, files in all, file just done)
+
+
+@dataclass
+class IngestReport:
+    outcomes: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in SaveOutcome})
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    documents: int = 0
+    passages: int = 0
+    characters: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus supported files found under named folders (hidden ones skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name not in CATALOG_NAMES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def slug_for(path: Path) -> str:
+    """A readable id from a file name: 关于X的意见 (2021).docx -> 关于x的意见-2021."""
+    stem = unicodedata.normalize("NFKC", path.stem).lower()
+    return re.sub(r"[^\w]+", "-", stem).strip("-_")[:120] or "document"
+
+
+def describe(path: Path, raw_meta: DocumentMeta, text: str, catalogs: Catalogs,
+             overrides: DocumentMeta) -> DocumentMeta:
+    """Layered metadata: parsed from the text < declared by the file < catalog < command line."""
+    catalog = catalogs.lookup(path) or DocumentMeta()
+    declared = raw_meta.merged(catalog)
+    meta = parse_metadata(text, title=overrides.title or declared.title).merged(declared).merged(overrides)
+    problems = meta.problems()
+    if problems:
+        raise MetadataError("; ".join(problems))
+    return meta
+
+
+def _unique_id(store: DocumentStore, meta: DocumentMeta, path: Path) -> str:
+    """The declared id, or a slug of the file name that does not collide with another file's document."""
+    if meta.id:
+        return meta.id
+    slug = slug_for(path)
+    stored = store.source_hash_of(slug)
+    if stored is None or Path(stored[1]) == path:
+        return slug
+    return f"{slug}-{hashlib.blake2b(str(path).encode(), digest_size=3).hexdigest()}"
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    store: DocumentStore,
+    settings: Settings,
+    overrides: DocumentMeta | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    overrides = overrides or DocumentMeta()
+    catalogs = Catalogs()
+    report = IngestReport()
+    started = time.perf_counter()
+    files = collect_files(paths)
+    for done, path in enumerate(files, 1):
+        path = path.resolve() if path.exists() else path
+        try:
+            raw = read_file(path, max_bytes=settings.max_file_bytes,
+                            max_unpacked_bytes=settings.max_unpacked_bytes)
+            meta = describe(path, raw.meta, raw.text, catalogs, overrides)
+            doc_id = _unique_id(store, meta, path)
+            meta = meta.merged(DocumentMeta(id=doc_id))
+            passages = segment_text(doc_id, raw.text, title=meta.title, heading_levels=raw.heading_levels,
+                                    bounds=SegmentBounds.for_language(meta.language))
+            if not passages:
+                raise IngestError(path, "no passages: the file holds only a title")
+            outcome = store.save(raw, meta, passages)
+        except (IngestError, MetadataError) as exc:
+            reason = exc.reason if isinstance(exc, IngestError) else f"bad metadata: {exc}"
+            report.failures.append((str(path), reason))
+        except Exception as exc:  # a bug must not stop the other files; it is reported, with a traceback
+            log.exception("ingest of %s failed", path)
+            report.failures.append((str(path), f"unexpected error ({type(exc).__name__}: {exc})"))
+        else:
+            report.outcomes[outcome.value] += 1
+            report.documents += 1
+            report.passages += len(passages)
+            report.characters += len(raw.text)
+            report.bytes_read += path.stat().st_size
+        if progress:
+            progress(done, len(files), path)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,153 @@
+"""DocumentStore: documents and their passages, saved and read as whole units.
+
+``save`` decides between no-op, metadata-only update and a passage replacement; a replacement happens in
+one transaction, keeps the rows (and ids) of passages whose text did not change, and deletes only the
+passages that are gone, so anything anchored to an unchanged passage stays anchored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, Passage, RawDocument
+from study_hub.errors import NotFoundError
+from study_hub.store.db import make_session_factory
+from study_hub.store.models import Document, PassageRow, utcnow
+
+
+class SaveOutcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"  # text changed: passages replaced
+    METADATA = "metadata"  # same text, metadata changed
+    UNCHANGED = "unchanged"
+
+
+_META_COLUMNS = ("title", "issuer", "level", "kind", "date", "doc_number", "language", "dates", "extra")
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    level: str | None = None
+    kind: str | None = None
+    issuer: str | None = None
+    year: int | None = None
+    language: str | None = None
+
+
+class DocumentStore:
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session] | None = None):
+        self.engine = engine
+        self.sessions = sessions or make_session_factory(engine)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def source_hash_of(self, doc_id: str) -> tuple[str, str] | None:
+        """(source hash, source path) of a stored document, or None."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(Document.source_hash, Document.source_path).where(Document.id == doc_id)
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    def save(self, raw: RawDocument, meta: DocumentMeta, passages: list[Passage]) -> SaveOutcome:
+        """Store a document and its passages. ``meta`` must be complete (id, title, language set)."""
+        assert meta.id and meta.title and meta.language, "the pipeline completes metadata before saving"
+        values = {name: getattr(meta, name) for name in _META_COLUMNS}
+        values.update(
+            source_path=raw.source_path, source_format=raw.source_format, encoding=raw.encoding,
+            source_hash=raw.source_hash, text=raw.text, char_count=len(raw.text),
+            passage_count=len(passages),
+        )
+        with self.sessions.begin() as session:
+            existing = session.get(Document, meta.id)
+            if existing is None:
+                session.execute(insert(Document).values(id=meta.id, created_at=utcnow(), updated_at=utcnow(),
+                                                        **values))
+                self._insert_passages(session, passages)
+                return SaveOutcome.ADDED
+            text_changed = existing.text != raw.text
+            meta_changed = any(getattr(existing, name) != values[name] for name in _META_COLUMNS)
+            source_changed = existing.source_hash != raw.source_hash or existing.source_path != raw.source_path
+            if not (text_changed or meta_changed or source_changed):
+                return SaveOutcome.UNCHANGED
+            for name, value in values.items():
+                setattr(existing, name, value)
+            existing.updated_at = utcnow()
+            if not text_changed:
+                return SaveOutcome.METADATA if meta_changed else SaveOutcome.UNCHANGED
+            self._replace_passages(session, meta.id, passages)
+            return SaveOutcome.UPDATED
+
+    @staticmethod
+    def _rows(passages: list[Passage]) -> list[dict]:
+        return [
+            {"id": p.id, "document_id": p.doc_id, "ordinal": p.ordinal,
+             "heading_path": HEADING_SEPARATOR.join(p.heading_path), "char_start": p.char_start,
+             "char_end": p.char_end, "text": p.text}
+            for p in passages
+        ]
+
+    def _insert_passages(self, session: Session, passages: list[Passage]) -> None:
+        if passages:
+            session.execute(insert(PassageRow), self._rows(passages))
+
+    def _replace_passages(self, session: Session, doc_id: str, passages: list[Passage]) -> None:
+        old_ids = set(session.scalars(select(PassageRow.id).where(PassageRow.document_id == doc_id)))
+        new_ids = {p.id for p in passages}
+        gone = old_ids - new_ids
+        if gone:
+            session.execute(delete(PassageRow).where(PassageRow.id.in_(gone)))
+        rows = self._rows(passages)
+        kept = [row for row in rows if row["id"] in old_ids]
+        if kept:
+            session.execute(update(PassageRow), kept)  # bulk UPDATE by primary key
+        added = [row for row in rows if row["id"] not in old_ids]
+        if added:
+            session.execute(insert(PassageRow), added)
+
+    def delete(self, doc_id: str) -> None:
+        with self.sessions.begin() as session:
+            if session.get(Document, doc_id) is None:
+                raise NotFoundError(f"no document with id {doc_id!r}")
+            session.execute(delete(Document).where(Document.id == doc_id))
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def list_documents(self, where: DocumentFilter | None = None) -> list[Document]:
+        """Documents without their text or passages, newest first within level order."""
+        where = where or DocumentFilter()
+        query = select(Document)
+        for column in ("level", "kind", "language"):
+            if getattr(where, column):
+                query = query.where(getattr(Document, column) == getattr(where, column))
+        if where.issuer:
+            query = query.where(Document.issuer.contains(where.issuer))
+        if where.year:
+            query = query.where(Document.date.startswith(f"{where.year:04d}"))
+        query = query.order_by(Document.date.desc().nulls_last(), Document.id)
+        with self.sessions() as session:
+            documents = list(session.scalars(query))
+            for document in documents:
+                session.expunge(document)
+            return documents
+
+    def get_document(self, doc_id: str) -> Document:
+        """A document with its passages loaded (in reading order)."""
+        with self.sessions() as session:
+            document = session.scalars(
+                select(Document).options(selectinload(Document.passages)).where(Document.id == doc_id)
+            ).first()
+            if document is None:
+                raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
+            session.expunge_all()
+            return document
+
+    def counts(self) -> tuple[int, int]:
+        with self.sessions() as session:
+            documents = session.scalar(select(func.count()).select_from(Document)) or 0
+            passages = session.scalar(select(func.count()).select_from(PassageRow)) or 0
+            return documents, passages

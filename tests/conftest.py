@@ -1,0 +1,81 @@
+"""Shared fixtures: real documents, a temporary home, and stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from study_hub.config import Settings
+from study_hub.store import DocumentStore, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_CORPUS = REPO / "corpus"
+SHARED_CORPUS = Path(os.environ.get("STUDY_HUB_SHARED", REPO.parent / "shared")) / "corpus"
+PG_URL = os.environ.get("STUDY_HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The full set of real documents (speeches included), beside the repository as ../shared/corpus."""
+    if not (SHARED_CORPUS / "metadata.jsonl").is_file():
+        pytest.fail(f"the shared corpus is missing at {SHARED_CORPUS}; set STUDY_HUB_SHARED")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def shared_catalog(shared_corpus: Path) -> dict[str, dict]:
+    lines = (shared_corpus / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+    return {record["id"]: record for record in map(json.loads, lines)}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"study_hub_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is part of this machine kind; its absence is a failure in CI
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings on each database backend; PostgreSQL tables are emptied after each test."""
+    if request.param == "sqlite":
+        yield Settings(home=tmp_path / "home")
+        return
+    url = request.getfixturevalue("pg_database")
+    yield Settings(home=tmp_path / "home", database_url=url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM passages"))
+        connection.execute(text("DELETE FROM documents"))
+    engine.dispose()
+
+
+@pytest.fixture
+def store(backend_settings: Settings) -> Iterator[DocumentStore]:
+    opened = open_store(backend_settings)
+    yield opened
+    opened.engine.dispose()

@@ -1,0 +1,71 @@
+"""The schema comes from Alembic on both backends, and the `study-hub` command works as a person uses it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from study_hub.config import Settings
+from study_hub.store import DocumentStore
+from study_hub.store.db import current_revision
+from study_hub.store.models import Base
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_migrations_create_exactly_the_models(store: DocumentStore) -> None:
+    assert current_revision(store.engine) == "0001"
+    with store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def _cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from study_hub.cli import run; run()", *args],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "STUDY_HUB_HOME": str(home), **env},
+    )
+
+
+def test_cli_ingest_list_show_and_failures(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "意见.md").write_text(
+        "---\nid: yz-opinion\nlevel: district\n---\n# 迎泽区关于党建引领基层治理的意见\n\n"
+        "## 一、总体要求\n\n（一）指导思想。坚持党建引领，推进网格化管理，完善接诉即办机制，提升基层治理能力。\n",
+        encoding="utf-8",
+    )
+    result = _cli(home, "ingest", str(folder), "--kind", "document")
+    assert result.returncode == 1  # one file failed
+    assert "1 documents (1 added)" in result.stdout
+    assert "FAILED" in result.stderr and "empty.txt: file is empty" in result.stderr
+    assert (home / "study_hub.sqlite3").is_file()  # STUDY_HUB_HOME decides where the database lives
+
+    listing = _cli(home, "docs", "list", "--level", "district")
+    assert listing.returncode == 0 and "yz-opinion" in listing.stdout and "1 documents" in listing.stdout
+    shown = _cli(home, "docs", "show", "yz-opinion")
+    assert shown.returncode == 0
+    assert "一、总体要求" in shown.stdout and "（一）指导思想" in shown.stdout and "level: district" in shown.stdout
+
+    missing = _cli(home, "docs", "show", "no-such-doc")
+    assert missing.returncode == 2 and "no document with id 'no-such-doc'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    bad = _cli(home, "ingest", str(folder), "--date", "yesterday")
+    assert bad.returncode == 2 and "is not YYYY" in bad.stderr
+
+
+def test_two_homes_are_independent(tmp_path: Path) -> None:
+    doc = REPO / "corpus" / "docs" / "central-law-urban-residents-committee-2018.txt"
+    assert _cli(tmp_path / "one", "ingest", str(doc)).returncode == 0
+    assert "0 documents" in _cli(tmp_path / "two", "docs", "list").stdout
+    assert "1 documents" in _cli(tmp_path / "one", "docs", "list").stdout
+    assert Settings(home=tmp_path / "two").database_url.endswith("two/study_hub.sqlite3")
