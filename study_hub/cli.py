@@ -39,8 +39,10 @@ def _store(settings: Settings):
 @click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--doc-number", help="文号, e.g. 中发〔2021〕16号.")
 @click.option("--language", type=click.Choice(LANGUAGES))
+@click.option("--no-index", is_flag=True, help="Do not update the search index afterwards.")
 @click.pass_obj
-def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, **fields: str | None) -> None:
+def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_index: bool,
+           **fields: str | None) -> None:
     """Ingest files and folders (txt, md, html, docx, pdf) into the store.
 
     Metadata comes from a catalog.jsonl/metadata.jsonl beside the files, front matter, the file itself or
@@ -72,8 +74,71 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, **fi
         click.echo(f"FAILED {path}: {reason}", err=True)
     total_docs, total_passages = store.counts()
     click.echo(f"store: {total_docs} documents, {total_passages} passages ({_safe_url(settings)})")
+    if not no_index:
+        _update_index(settings, store)
     if not report.ok:
         sys.exit(1)
+
+
+def _update_index(settings: Settings, store, full: bool = False) -> None:
+    from tqdm import tqdm
+
+    from study_hub.index.builder import build_indexes, update_indexes
+
+    with tqdm(unit="passage", desc="index", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        build = build_indexes if full else update_indexes
+        report = build(store, settings.indexes_dir, progress)
+    rate = f", {report.passages / report.seconds:.0f} passages/s" if report.mode == "full" else ""
+    click.echo(f"index {report.generation}: {report.mode}, {report.documents} documents, {report.passages} passages, "
+               f"{report.changed_documents} re-indexed, {report.seconds:.1f} s{rate}")
+
+
+@main.group()
+def index() -> None:
+    """Search indexes (built from the store, published as generations under indexes/)."""
+
+
+@index.command("build")
+@click.pass_obj
+def index_build(settings: Settings) -> None:
+    """Build a new generation of every index from the store."""
+    _update_index(settings, _store(settings), full=True)
+
+
+@index.command("update")
+@click.pass_obj
+def index_update(settings: Settings) -> None:
+    """Re-index only the documents that changed since the current generation (or build one)."""
+    _update_index(settings, _store(settings))
+
+
+@index.command("status")
+@click.pass_obj
+def index_status(settings: Settings) -> None:
+    """Show the current generation and whether it is up to date with the store."""
+    from study_hub.index.builder import analyzer_manifest
+    from study_hub.index.generations import current_generation, read_manifest
+
+    folder = current_generation(settings.indexes_dir)
+    if folder is None:
+        click.echo(f"no index in {settings.indexes_dir}: run `study-hub index build`")
+        sys.exit(1)
+    manifest = read_manifest(folder)
+    store = _store(settings)
+    fingerprints = store.document_fingerprints()
+    stale = sum(1 for d, fp in fingerprints.items() if manifest["documents"].get(d) != fp)
+    stale += len(set(manifest["documents"]) - set(fingerprints))
+    compatible = manifest["analyzer_version"] == analyzer_manifest()["analyzer_version"]
+    click.echo(f"generation: {manifest['generation']} ({manifest['created_at']})\n"
+               f"documents: {manifest['counts']['documents']}, passages: {manifest['counts']['passages']}\n"
+               f"analyzer: {manifest['analyzer_version']}{'' if compatible else ' (OUTDATED: rebuild)'}\n"
+               f"keyword engine: {manifest['keyword_engine']}\n"
+               f"documents changed since: {stale}{' (run `study-hub index update`)' if stale else ''}")
 
 
 def _safe_url(settings: Settings) -> str:
@@ -159,3 +224,76 @@ def run() -> None:
     except StudyHubError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+_EVAL_FILTERS = {"level": "level", "kind": "kind", "doc_kind": "kind", "issuer": "issuer", "year": "year",
+                 "doc": "doc", "language": "language"}
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--level", help="central, provincial, municipal, district (or 中央 省级 市级 区级)")
+@click.option("--kind", help="document, regulation, report, speech, news")
+@click.option("--issuer", help="Issuer contains this text.")
+@click.option("--year", help="2021 or 2019..2023")
+@click.option("--doc", "doc", help="Only this document id.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--page", type=int, default=1)
+@click.option("--limit", type=int, default=10)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
+@click.option("--queries", type=click.File("r", encoding="utf-8"),
+              help="A JSON-lines file of {id, query, filters}; prints one run line per query.")
+@click.pass_obj
+def search(settings: Settings, query: str | None, as_json: bool, queries, **options) -> None:
+    """Search the passages. Query syntax: words, "exact wording", -excluded, OR, level:… kind:… year:…"""
+    import json
+
+    from study_hub.search.service import SearchRequest, SearchService
+
+    service = SearchService(_store(settings), settings.indexes_dir)
+    if queries is not None:
+        for number, line in enumerate(queries, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                filters = {_EVAL_FILTERS[k]: str(v) for k, v in (item.get("filters") or {}).items()}
+            except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+                raise click.UsageError(f"{queries.name}:{number}: not a query line ({exc})") from exc
+            response = service.search(SearchRequest(item["query"], limit=options["limit"], facets=False,
+                                                    **filters))
+            click.echo(json.dumps({"id": item.get("id"), "results": [_hit_json(h) for h in response.results]},
+                                  ensure_ascii=False))
+        return
+    if not query and not any(options[k] for k in ("level", "kind", "issuer", "year", "doc")):
+        raise click.UsageError("give a query, a filter option, or --queries FILE")
+    response = service.search(SearchRequest(query or "", **options))
+    if as_json:
+        for hit in response.results:
+            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+        return
+    first = (response.page - 1) * response.limit
+    click.echo(f"{response.total} passages ({response.took_ms:.0f} ms, index {response.generation})")
+    for rank, hit in enumerate(response.results, first + 1):
+        if response.partial_from is not None and rank - 1 == max(response.partial_from, first):
+            click.echo(click.style("— passages below contain only some of the words —", dim=True))
+        from study_hub.search.highlight import render_snippet
+
+        snippet = render_snippet(hit.text, hit.highlights, width=120, open_tag="\x1b[1;31m", close_tag="\x1b[0m",
+                                 escape=False)
+        where = " > ".join(p for p in (hit.heading_path,) if p)
+        meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind) if v)
+        click.echo(f"\n{rank}. 《{hit.title}》 {meta}\n   {where}\n   {snippet}\n   {hit.passage_id}  "
+                   f"score {hit.score:.2f}")
+    if response.facets:
+        click.echo("")
+        for name, counts in response.facets.items():
+            shown = ", ".join(f"{value} {count}" for value, count in list(counts.items())[:6])
+            click.echo(f"{name}: {shown}")
+
+
+def _hit_json(hit) -> dict:
+    return {"passage_id": hit.passage_id, "doc_id": hit.doc_id, "title": hit.title, "doc_number": hit.doc_number,
+            "level": hit.level, "kind": hit.kind, "issuer": hit.issuer, "date": hit.date,
+            "heading_path": hit.heading_path, "text": hit.text, "snippet": hit.snippet, "score": hit.score,
+            "url": hit.url, "rankers": list(hit.rankers)}

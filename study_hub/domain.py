@@ -84,3 +84,24 @@ class Passage:
     @property
     def heading(self) -> str:
         return HEADING_SEPARATOR.join(self.heading_path)
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    """What the indexes need of one passage: its text and its document's filterable metadata."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    heading: str
+    text: str
+    level: str | None
+    kind: str | None
+    issuer: str | None
+    date: str | None
+    doc_number: str | None
+    language: str
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date else None

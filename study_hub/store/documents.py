@@ -7,13 +7,15 @@ passages that are gone, so anything anchored to an unchanged passage stays ancho
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
-from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, Passage, RawDocument
+from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument
 from study_hub.errors import NotFoundError
 from study_hub.store.db import make_session_factory
 from study_hub.store.models import Document, PassageRow, utcnow
@@ -151,3 +153,67 @@ class DocumentStore:
             documents = session.scalar(select(func.count()).select_from(Document)) or 0
             passages = session.scalar(select(func.count()).select_from(PassageRow)) or 0
             return documents, passages
+
+    # --- for the indexes and search ----------------------------------------------------------------
+
+    def document_fingerprints(self) -> dict[str, str]:
+        """doc id -> a value that changes whenever the document's text or metadata change."""
+        with self.sessions() as session:
+            rows = session.execute(select(Document.id, Document.source_hash, Document.updated_at,
+                                          Document.passage_count))
+            return {doc_id: f"{source[:16]}:{updated.isoformat()}:{count}" for doc_id, source, updated, count in rows}
+
+    def document_titles(self) -> dict[str, str]:
+        with self.sessions() as session:
+            return {doc_id: title for doc_id, title in session.execute(select(Document.id, Document.title))}
+
+    @staticmethod
+    def corpus_fingerprint(fingerprints: dict[str, str]) -> str:
+        joined = "\n".join(f"{doc_id}={fp}" for doc_id, fp in sorted(fingerprints.items()))
+        return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+    def iter_index_records(self, doc_ids: Iterable[str] | None = None, batch: int = 2000) -> Iterator[IndexRecord]:
+        """Every passage (or those of ``doc_ids``) with its document's metadata, in document order."""
+        query = (
+            select(PassageRow.id, PassageRow.document_id, Document.title, PassageRow.heading_path, PassageRow.text,
+                   Document.level, Document.kind, Document.issuer, Document.date, Document.doc_number,
+                   Document.language)
+            .join(Document, Document.id == PassageRow.document_id)
+            .order_by(PassageRow.document_id, PassageRow.ordinal)
+        )
+        if doc_ids is not None:
+            wanted = list(doc_ids)
+            if not wanted:
+                return
+            query = query.where(PassageRow.document_id.in_(wanted))
+        with self.sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=batch)):
+                yield IndexRecord(*row)
+
+    def passages_by_id(self, passage_ids: Iterable[str]) -> dict[str, tuple[PassageRow, Document]]:
+        """Passages with their documents (no document text loaded), for hydrating search hits."""
+        ids = list(passage_ids)
+        if not ids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(PassageRow, Document)
+                .join(Document, Document.id == PassageRow.document_id)
+                .options(defer(Document.text))
+                .where(PassageRow.id.in_(ids))
+            ).all()
+            session.expunge_all()
+            return {passage.id: (passage, document) for passage, document in rows}
+
+    def document_ids_where(self, *, issuer: str | None = None, doc_number: str | None = None,
+                           doc_id: str | None = None) -> set[str]:
+        """Ids of documents whose issuer / 文号 contain the given text and (if given) whose id is doc_id."""
+        query = select(Document.id)
+        if issuer:
+            query = query.where(Document.issuer.contains(issuer, autoescape=True))
+        if doc_number:
+            query = query.where(Document.doc_number.contains(doc_number, autoescape=True))
+        if doc_id:
+            query = query.where(Document.id == doc_id)
+        with self.sessions() as session:
+            return set(session.scalars(query))

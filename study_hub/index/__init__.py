@@ -1,0 +1,1 @@
+"""Indexes derived from the store, in atomically published generations (see ``generations``)."""
