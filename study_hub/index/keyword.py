@@ -214,6 +214,13 @@ def update_whoosh(folder: Path, remove_doc_ids: Iterable[str], records: Iterable
     return count
 
 
+def _relevance(score) -> float:
+    """A hit's BM25 score; with sorting whoosh reports the sort key, whose last part is ScoreFacet's -score."""
+    if isinstance(score, tuple):
+        score = -score[-1] if score and isinstance(score[-1], int | float) else 0.0
+    return float(score or 0.0)
+
+
 class WhooshKeywordIndex:
     """Searches one generation folder (never modified once published). One searcher, used under a lock."""
 
@@ -289,6 +296,8 @@ class WhooshKeywordIndex:
             allowed = None  # a set of whoosh document numbers, when exact wording narrows the search
             if query.phrases or query.excluded_phrases:
                 allowed = self._exact_docnums(query, filters)
+                if not allowed:  # whoosh reads an empty filter as "no filter"
+                    return KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
             filter_query = self._filter_query(filters) if allowed is None else None
 
             if query.required:
@@ -310,7 +319,7 @@ class WhooshKeywordIndex:
                 main, filter=allowed if allowed is not None else filter_query, limit=offset + limit,
                 sortedby=sortedby, groupedby=groupedby,
             )
-            hits = [(hit["passage_id"], float(hit.score or 0.0)) for hit in results[offset:offset + limit]]
+            hits = [(hit["passage_id"], _relevance(hit.score)) for hit in results[offset:offset + limit]]
             facet_counts = {}
             if facets:
                 for name in FACET_FIELDS:

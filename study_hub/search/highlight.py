@@ -18,7 +18,7 @@ Span = tuple[int, int]
 def merge(spans: Iterable[Span]) -> list[Span]:
     merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and start < merged[-1][1]:  # overlapping; touching matches stay separate marks
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

@@ -1,0 +1,61 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from study_hub.search.query import Clause, QueryError, parse_filters, parse_query
+
+
+def test_words_phrases_exclusions_or_and_filters() -> None:
+    parsed = parse_query('接诉即办 OR 街乡吹哨 “小事不出村” -前期 -"物业服务" level:省级 kind:regulation '
+                         'issuer:"中共中央 国务院" year:2019..2023 文号:中发〔2021〕16号 doc:abc')
+    assert parsed.groups == ((Clause("接诉即办"), Clause("街乡吹哨")), (Clause("小事不出村", exact=True),))
+    assert parsed.excluded == (Clause("前期"), Clause("物业服务", exact=True))
+    assert parsed.levels == ("provincial",) and parsed.kinds == ("regulation",)
+    assert parsed.issuers == ("中共中央 国务院",) and parsed.doc_numbers == ("中发〔2021〕16号",)
+    assert (parsed.year_from, parsed.year_to, parsed.doc_ids) == (2019, 2023, ("abc",))
+
+
+def test_filters_only_is_a_browse_query() -> None:
+    parsed = parse_query("级别:市级 年份:2021")
+    assert not parsed.has_terms and parsed.has_filters and parsed.levels == ("municipal",)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ('"基层治理', "not closed"),
+        ("基层 OR", "must stand between two words"),
+        ("OR 基层", "must stand between two words"),
+        ("-物业", "cannot only exclude"),
+        ("   ", "type some words"),
+        ("level:galaxy 物业", "level:galaxy is not known"),
+        ("year:abc 物业", "is not a year"),
+        ("year:2023..2019 物业", "runs backwards"),
+        ("levle:provincial 物业", "did you mean level:"),
+        ('物业 ""', "quotes are empty"),
+        ("kind: 物业", "needs a value"),
+        ("物" * 1001, "keep it under"),
+    ],
+)
+def test_malformed_queries_explain_themselves(query: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse_query(query)
+
+
+def test_colons_in_ordinary_text_are_words() -> None:
+    assert parse_query("Question: what is 12345?").groups[0] == (Clause("Question:"),)
+    assert parse_query("http://www.gov.cn").groups == ((Clause("http://www.gov.cn"),),)
+
+
+def test_parameter_filters_use_the_same_rules() -> None:
+    assert parse_filters(level="省级", year="2021").levels == ("provincial",)
+    with pytest.raises(QueryError):
+        parse_filters(kind="poem")
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_explains(query: str) -> None:
+    try:
+        parse_query(query)
+    except QueryError as error:
+        assert str(error)
