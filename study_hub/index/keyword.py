@@ -17,14 +17,17 @@ the store hydrates hits.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from whoosh import query, sorting
 from whoosh.analysis import Token, Tokenizer
 
 from study_hub.domain import IndexRecord
@@ -221,6 +224,67 @@ def _relevance(score) -> float:
     return float(score or 0.0)
 
 
+class _DocnumsQuery(query.Query):
+    """Matches a fixed set of (global) document numbers with a constant score.
+
+    Used for title matches: "every passage of these documents". An Or of doc_id terms does the same but
+    costs a posting-list merge per document at every search, which dominated query time at 50 k passages.
+    """
+
+    def __init__(self, top_searcher, docnums: list[int], score: float):
+        self.top = top_searcher
+        self.docnums = docnums  # sorted
+        self.score = score
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return f"_DocnumsQuery({len(self.docnums)} documents, score {self.score})"
+
+    def estimate_size(self, ixreader):
+        return len(self.docnums)
+
+    def matcher(self, searcher, context=None):
+        from whoosh import matching
+
+        offset = next((off for sub, off in self.top.leaf_searchers() if sub is searcher), 0)
+        low = bisect.bisect_left(self.docnums, offset)
+        high = bisect.bisect_left(self.docnums, offset + searcher.doc_count_all())
+        ids = [d - offset for d in self.docnums[low:high]]
+        return matching.ListMatcher(ids, all_weights=self.score) if ids else matching.NullMatcher()
+
+
+class _ListFacet(sorting.FacetType):
+    """A facet over a per-document list held in memory.
+
+    whoosh's FieldFacet re-reads the column's offset table at every search (O(documents) each time);
+    the lists here are read once per generation.
+    """
+
+    def __init__(self, values: list, maptype=None):
+        self.values = values
+        self.maptype = maptype
+
+    def categorizer(self, global_searcher):
+        return _ListCategorizer(self.values)
+
+
+class _ListCategorizer(sorting.Categorizer):
+    def __init__(self, values: list):
+        self.values = values
+        self.offset = 0
+
+    def set_searcher(self, segment_searcher, docoffset):
+        self.offset = docoffset
+
+    def key_for(self, matcher, segment_docnum):
+        return self.values[self.offset + segment_docnum]
+
+
 class WhooshKeywordIndex:
     """Searches one generation folder (never modified once published). One searcher, used under a lock."""
 
@@ -234,32 +298,65 @@ class WhooshKeywordIndex:
         table = json.loads((folder / TITLES_FILE).read_text(encoding="utf-8"))["tokens"]
         self._title_docs = {token: tuple(doc_ids) for token, doc_ids in table.items()}
         self._lock = threading.Lock()
-        self._docnums: dict[str, int] | None = None
+        self._columns: dict[str, list] = {}
+        self._docnum_of: dict[str, int] = {}
+        self._live: set[int] = set()
+        self._title_docnums: dict[str, list[int]] = {}
 
     def close(self) -> None:
         self._searcher.close()
         self._exact.close()
 
-    def _docnum_of(self) -> dict[str, int]:
-        """passage id -> whoosh document number, built once per searcher (for exact-wording filters)."""
-        if self._docnums is None:
-            column = self._searcher.reader().column_reader("passage_id")
-            self._docnums = {
-                column[docnum]: docnum for docnum in range(self._searcher.doc_count_all())
-                if not self._searcher.reader().is_deleted(docnum)
-            }
-        return self._docnums
+    def _column(self, name: str) -> list:
+        """The value of a stored column for every document number, read once (facets, exact wording)."""
+        if name not in self._columns:
+            reader = self._searcher.reader()
+            column = reader.column_reader(name)
+            self._columns[name] = [column[docnum] for docnum in range(reader.doc_count_all())]
+            if not self._live:
+                self._live = {d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)}
+        return self._columns[name]
+
+    def _docnums_of(self, passage_ids) -> set[int]:
+        if not self._docnum_of:
+            ids = self._column("passage_id")
+            self._docnum_of = {ids[d]: d for d in self._live}
+        return {self._docnum_of[i] for i in passage_ids if i in self._docnum_of}
+
+    def _facets_of(self, docnums) -> dict[str, dict[str, int]]:
+        counts = {}
+        for name in FACET_FIELDS:
+            values = Counter(self._column(name)[d] for d in docnums)
+            counts[name] = self._sorted_counts(values)
+        return counts
+
+    @staticmethod
+    def _sorted_counts(counts) -> dict[str, int]:
+        return {str(value): count for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+                if value not in ("", 0, None)}
 
     # query construction -------------------------------------------------------------------------
 
     def _token_query(self, token: str):
-        from whoosh.query import ConstantScoreQuery, Or, Term
+        from whoosh.query import Or, Term
 
         parts = [Term("body", token), Term("heading", token)]
-        title_docs = self._title_docs.get(token)
-        if title_docs:
-            parts.append(ConstantScoreQuery(Or([Term("doc_id", d) for d in title_docs]), TITLE_SCORE))
+        if token in self._title_docs:
+            parts.append(_DocnumsQuery(self._searcher, self._title_passages(token), TITLE_SCORE))
         return Or(parts)
+
+    def _title_passages(self, token: str) -> list[int]:
+        """Document numbers of every passage whose document title contains ``token`` (cached)."""
+        if token not in self._title_docnums:
+            if "_by_doc" not in self._columns:
+                by_doc: dict[str, list[int]] = {}
+                doc_ids = self._column("doc_id")
+                for docnum in sorted(self._live):
+                    by_doc.setdefault(doc_ids[docnum], []).append(docnum)
+                self._columns["_by_doc"] = by_doc  # type: ignore[assignment]
+            by_doc = self._columns["_by_doc"]  # type: ignore[assignment]
+            self._title_docnums[token] = sorted(d for doc in self._title_docs[token] for d in by_doc.get(doc, ()))
+        return self._title_docnums[token]
 
     def _group_query(self, group: TermGroup):
         from whoosh.query import And, Or
@@ -285,26 +382,27 @@ class WhooshKeywordIndex:
             parts.append(Or([Term("doc_id", doc_id) for doc_id in sorted(filters.doc_ids)]))
         return And(parts) if parts else None
 
+    # searching ----------------------------------------------------------------------------------
+
     def search(self, query: KeywordQuery, filters: SearchFilters, *, offset: int = 0, limit: int = 10,
                sort: str = "relevance", facets: bool = True) -> KeywordResults:
-        from whoosh import sorting
         from whoosh.query import And, AndNot, Every, Or
 
+        nothing = KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
         if filters.doc_ids is not None and not filters.doc_ids:
-            return KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
+            return nothing
         with self._lock:
             allowed = None  # a set of whoosh document numbers, when exact wording narrows the search
             if query.phrases or query.excluded_phrases:
                 allowed = self._exact_docnums(query, filters)
                 if not allowed:  # whoosh reads an empty filter as "no filter"
-                    return KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
-            filter_query = self._filter_query(filters) if allowed is None else None
+                    return nothing
+                if not query.required and not query.excluded:
+                    return self._exact_only(query, allowed, offset, limit, sort, facets)
 
             if query.required:
                 group_queries = [self._group_query(g) for g in query.required]
                 main = Or(group_queries) if query.match_any else And(group_queries)
-            elif query.scoring_tokens:  # phrase-only: every exact match counts, the tokens rank them
-                main = Or([Every(), *(self._token_query(t) for t in query.scoring_tokens)])
             else:
                 main = Every()
             if query.excluded:
@@ -312,38 +410,57 @@ class WhooshKeywordIndex:
 
             sortedby = None
             if sort == "date":
-                sortedby = sorting.MultiFacet([sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()])
-            groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACET_FIELDS} if facets \
-                else None
+                sortedby = sorting.MultiFacet([_ListFacet(self._date_keys()), sorting.ScoreFacet()])
+            groupedby = {name: _ListFacet(self._column(name), maptype=sorting.Count) for name in FACET_FIELDS} \
+                if facets else None
             results = self._searcher.search(
-                main, filter=allowed if allowed is not None else filter_query, limit=offset + limit,
-                sortedby=sortedby, groupedby=groupedby,
+                main, filter=allowed if allowed is not None else self._filter_query(filters),
+                limit=offset + limit, sortedby=sortedby, groupedby=groupedby,
             )
             hits = [(hit["passage_id"], _relevance(hit.score)) for hit in results[offset:offset + limit]]
-            facet_counts = {}
-            if facets:
-                for name in FACET_FIELDS:
-                    counts = results.groups(name)
-                    facet_counts[name] = {
-                        str(value): count for value, count in sorted(counts.items(), key=lambda kv: -kv[1])
-                        if value not in ("", 0, None)
-                    }
+            facet_counts = {name: self._sorted_counts(results.groups(name)) for name in FACET_FIELDS} \
+                if facets else {}
             return KeywordResults(len(results), hits, facet_counts)
 
-    def _exact_docnums(self, query: KeywordQuery, filters: SearchFilters) -> set[int]:
-        docnum_of = self._docnum_of()
-        if query.phrases:
-            ids = None
-            for phrase in query.phrases:
-                found = self._exact.passages_containing(phrase)
-                ids = found if ids is None else ids & found
-            docnums = {docnum_of[i] for i in ids or () if i in docnum_of}
+    def _date_keys(self) -> list:
+        """Sort keys for newest first: the date with its digits inverted, so ascending order is newest first."""
+        if "_date_desc" not in self._columns:
+            flip = str.maketrans("0123456789", "9876543210")
+            self._columns["_date_desc"] = [(d or "0000").translate(flip) for d in self._column("date")]
+        return self._columns["_date_desc"]
+
+    def _exact_only(self, query: KeywordQuery, allowed: set[int], offset: int, limit: int, sort: str,
+                    facets: bool) -> KeywordResults:
+        """Exact wording alone: every passage that contains it is a hit; its words rank them."""
+        from whoosh.query import Or
+
+        ids = self._column("passage_id")
+        if sort == "date":
+            dates = self._date_keys()
+            ordered = [(d, 0.0) for d in sorted(allowed, key=lambda d: (dates[d], d))]
         else:
-            docnums = set(range(self._searcher.doc_count_all())) - {
-                d for d in range(self._searcher.doc_count_all()) if self._searcher.reader().is_deleted(d)
-            }
+            scored: list[tuple[int, float]] = []
+            if query.scoring_tokens:
+                results = self._searcher.search(Or([self._token_query(t) for t in query.scoring_tokens]),
+                                                filter=allowed, limit=offset + limit)
+                scored = [(hit.docnum, _relevance(hit.score)) for hit in results]
+            seen = {d for d, _ in scored}
+            ordered = scored + [(d, 0.0) for d in sorted(allowed) if d not in seen][: offset + limit]
+        hits = [(ids[d], score) for d, score in ordered[offset:offset + limit]]
+        return KeywordResults(len(allowed), hits, self._facets_of(allowed) if facets else {})
+
+    def _exact_docnums(self, query: KeywordQuery, filters: SearchFilters) -> set[int]:
+        self._column("passage_id")
+        if query.phrases:
+            docnums: set[int] | None = None
+            for phrase in query.phrases:
+                found = self._docnums_of(self._exact.passages_containing(phrase))
+                docnums = found if docnums is None else docnums & found
+            docnums = docnums or set()
+        else:
+            docnums = set(self._live)
         for phrase in query.excluded_phrases:
-            docnums -= {docnum_of[i] for i in self._exact.passages_containing(phrase) if i in docnum_of}
+            docnums -= self._docnums_of(self._exact.passages_containing(phrase))
         filter_query = self._filter_query(filters)
         if filter_query is not None and docnums:
             docnums &= set(self._searcher.docs_for_query(filter_query))
