@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run ingest test lint bench clean
+.PHONY: install run ingest test lint bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/keyword.py
+
+## Retrieval quality on the development set (needs `make ingest` first).
+eval: install
+	$(BIN)/study-hub search --queries ../shared/eval/policy/dev.jsonl > /tmp/study_hub_run.jsonl
+	$(BIN)/python ../shared/eval/score.py --qrels ../shared/eval/policy/dev.jsonl --run /tmp/study_hub_run.jsonl
 
 clean:
 	rm -rf $(VENV) study_hub.sqlite3* indexes/*/

