@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run ingest test lint bench eval clean
+.PHONY: install run ingest test test-slow lint bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ ingest: install
 test: install
 	$(BIN)/ruff check study_hub tests benchmarks
 	$(BIN)/python -m pytest
+
+## The slow tests too (retrieval floors that encode the whole shared corpus).
+test-slow: install
+	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: install
 	$(BIN)/ruff check study_hub tests benchmarks

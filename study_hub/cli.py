@@ -80,19 +80,35 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_i
         sys.exit(1)
 
 
+def _encoder(settings: Settings):
+    """The embedding model, or None when semantic search is switched off (STUDY_HUB_SEMANTIC=false)."""
+    if not settings.semantic:
+        return None
+    from study_hub.embedding.encoder import Embedder
+
+    return Embedder(settings.embedding_model, settings.models_dir)
+
+
+def _bar_progress(bar):
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return progress
+
+
 def _update_index(settings: Settings, store, full: bool = False) -> None:
     from tqdm import tqdm
 
     from study_hub.index.builder import build_indexes, update_indexes
 
-    with tqdm(unit="passage", desc="index", disable=None) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
+    encoder = _encoder(settings)
+    with tqdm(unit="passage", desc="index", disable=None) as bar, \
+            tqdm(unit="passage", desc="embed", disable=None if encoder else True) as embed_bar:
         build = build_indexes if full else update_indexes
-        report = build(store, settings.indexes_dir, progress)
+        report = build(store, settings.indexes_dir, _bar_progress(bar), encoder=encoder,
+                       cache_dir=settings.vector_cache_dir, embed_progress=_bar_progress(embed_bar))
     rate = f", {report.passages / report.seconds:.0f} passages/s" if report.mode == "full" else ""
     click.echo(f"index {report.generation}: {report.mode}, {report.documents} documents, {report.passages} passages, "
                f"{report.changed_documents} re-indexed, {report.seconds:.1f} s{rate}")
@@ -117,6 +133,13 @@ def index_update(settings: Settings) -> None:
     _update_index(settings, _store(settings))
 
 
+def _describe_semantic(semantic: dict | None) -> str:
+    if not semantic:
+        return "none (STUDY_HUB_SEMANTIC=false when built)"
+    return (f"{semantic['model']} (converter {semantic.get('converter_version')}, {semantic['dimension']} dimensions, "
+            f"{semantic['passages']} passages)")
+
+
 @index.command("status")
 @click.pass_obj
 def index_status(settings: Settings) -> None:
@@ -138,6 +161,7 @@ def index_status(settings: Settings) -> None:
                f"documents: {manifest['counts']['documents']}, passages: {manifest['counts']['passages']}\n"
                f"analyzer: {manifest['analyzer_version']}{'' if compatible else ' (OUTDATED: rebuild)'}\n"
                f"keyword engine: {manifest['keyword_engine']}\n"
+               f"embeddings: {_describe_semantic(manifest.get('semantic'))}\n"
                f"documents changed since: {stale}{' (run `study-hub index update`)' if stale else ''}")
 
 
@@ -238,6 +262,8 @@ _EVAL_FILTERS = {"level": "level", "kind": "kind", "doc_kind": "kind", "issuer":
 @click.option("--year", help="2021 or 2019..2023")
 @click.option("--doc", "doc", help="Only this document id.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid",
+              help="keyword (BM25), semantic (by meaning), hybrid (both, fused; the default)")
 @click.option("--page", type=int, default=1)
 @click.option("--limit", type=int, default=10)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
@@ -250,7 +276,8 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
 
     from study_hub.search.service import SearchRequest, SearchService
 
-    service = SearchService(_store(settings), settings.indexes_dir)
+    service = SearchService(_store(settings), settings.indexes_dir,
+                            encoder=_encoder(settings) if options["mode"] != "keyword" else None)
     if queries is not None:
         for number, line in enumerate(queries, 1):
             if not line.strip():
@@ -261,7 +288,7 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
             except (json.JSONDecodeError, KeyError, AttributeError) as exc:
                 raise click.UsageError(f"{queries.name}:{number}: not a query line ({exc})") from exc
             response = service.search(SearchRequest(item["query"], limit=options["limit"], facets=False,
-                                                    **filters))
+                                                    mode=options["mode"], **filters))
             click.echo(json.dumps({"id": item.get("id"), "results": [_hit_json(h) for h in response.results]},
                                   ensure_ascii=False))
         return
@@ -273,7 +300,7 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
             click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
         return
     first = (response.page - 1) * response.limit
-    click.echo(f"{response.total} passages ({response.took_ms:.0f} ms, index {response.generation})")
+    click.echo(f"{response.total} passages ({response.mode}, {response.took_ms:.0f} ms, index {response.generation})")
     for rank, hit in enumerate(response.results, first + 1):
         if response.partial_from is not None and rank - 1 == max(response.partial_from, first):
             click.echo(click.style("— passages below contain only some of the words —", dim=True))
@@ -284,7 +311,7 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
         where = " > ".join(p for p in (hit.heading_path,) if p)
         meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind) if v)
         click.echo(f"\n{rank}. 《{hit.title}》 {meta}\n   {where}\n   {snippet}\n   {hit.passage_id}  "
-                   f"score {hit.score:.2f}")
+                   f"score {hit.score:.4g} ({'+'.join(hit.rankers)})")
     if response.facets:
         click.echo("")
         for name, counts in response.facets.items():
@@ -297,3 +324,19 @@ def _hit_json(hit) -> dict:
             "level": hit.level, "kind": hit.kind, "issuer": hit.issuer, "date": hit.date,
             "heading_path": hit.heading_path, "text": hit.text, "snippet": hit.snippet, "score": hit.score,
             "url": hit.url, "rankers": list(hit.rankers)}
+
+
+@main.command()
+@click.argument("passage_id")
+@click.option("--per-level", type=int, default=3)
+@click.pass_obj
+def related(settings: Settings, passage_id: str, per_level: int) -> None:
+    """Cross-level tracing: passages like this one in documents of the other levels."""
+    from study_hub.search.service import SearchService
+
+    service = SearchService(_store(settings), settings.indexes_dir, encoder=_encoder(settings))
+    for level, hits in service.related(passage_id, per_level).items():
+        click.echo(click.style(level, bold=True))
+        for hit in hits:
+            click.echo(f"  {hit.score:.3f} 《{hit.title}》 {hit.heading_path}\n        {hit.text[:90]}…\n"
+                       f"        {hit.passage_id}")

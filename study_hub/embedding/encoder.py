@@ -56,7 +56,10 @@ class Embedder:
     def __init__(self, model: str = BUILTIN, models_dir: Path | None = None, device: str | None = None):
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.set_verbosity_error()  # weight-loading reports are noise for our users
+        transformers_logging.disable_progress_bar()
         local = True
         if model == BUILTIN:
             if models_dir is None:
@@ -81,7 +84,9 @@ class Embedder:
         prompts = self.model.prompts or {}
         self.query_prompt = prompts.get("query", "")
         self.passage_prompt = prompts.get("passage", prompts.get("document", ""))
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         self.info: dict[str, Any] = {**info, "dimension": self.dimension,
                                      "prompts": {"query": self.query_prompt, "passage": self.passage_prompt},
                                      "max_seq_length": self.model.max_seq_length}

@@ -221,21 +221,42 @@ def state_dict(model: E5File) -> dict[str, np.ndarray]:
     return weights
 
 
+_PLACEHOLDER_BASE = 0xF0000  # supplementary private use area: NFKC leaves it alone, texts do not use it
+
+
+def _normaliser_rules(model: E5File) -> list[tuple[str, str]]:
+    """(codepoint, replacement) pairs where the file's table and NFKC disagree, both ways."""
+    rules = []
+    for codepoint, replacement in sorted(model.normalisation.items()):
+        if unicodedata.normalize("NFKC", chr(codepoint)) != replacement:
+            rules.append((chr(codepoint), replacement))  # the table maps it otherwise than NFKC
+    for codepoint in range(0x20, 0x110000):
+        if 0xD800 <= codepoint < 0xE000 or codepoint in model.normalisation:
+            continue
+        char = chr(codepoint)
+        if unicodedata.normalize("NFKC", char) != char:
+            rules.append((char, char))  # NFKC would change it, the table keeps it (～ stays ～)
+    return rules
+
+
 def build_tokenizer(model: E5File):
     """The XLM-R SentencePiece Unigram tokenizer, as a ``tokenizers`` object.
 
-    Normalisation: NFKC, then the file's own per-codepoint table where it differs from NFKC, then runs
-    of spaces collapsed; Metaspace (▁) pre-tokenisation; <s> … </s> around every text.
+    Normalisation reproduces the file's per-codepoint table: the few code points where it disagrees with
+    NFKC are swapped for private-use placeholders, NFKC runs, and the placeholders become what the table
+    says. Then runs of spaces collapse; Metaspace (▁) pre-tokenisation; <s> … </s> around every text.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-    exceptions = []
-    for codepoint, replacement in sorted(model.normalisation.items()):
-        if unicodedata.normalize("NFKC", chr(codepoint)) != replacement:
-            exceptions.append(normalizers.Replace(chr(codepoint), replacement))
+    protect, restore = [], []
+    for index, (char, replacement) in enumerate(_normaliser_rules(model)):
+        placeholder = chr(_PLACEHOLDER_BASE + index)
+        protect.append(normalizers.Replace(char, placeholder))
+        restore.append(normalizers.Replace(placeholder, replacement))
     tokenizer = Tokenizer(models.Unigram([(p, s) for p, s in zip(model.pieces, model.scores, strict=True)],
                                          unk_id=model.unk, byte_fallback=False))
-    tokenizer.normalizer = normalizers.Sequence([*exceptions, normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    tokenizer.normalizer = normalizers.Sequence(
+        [*protect, normalizers.NFKC(), *restore, normalizers.Replace(Regex(" {2,}"), " ")])
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     bos, eos = model.pieces[model.bos], model.pieces[model.eos]
@@ -267,8 +288,11 @@ def convert(target: Path, source: Path | None = None) -> Path:
             intermediate_size=e5.ffn, max_position_embeddings=e5.positions, type_vocab_size=e5.token_types,
             layer_norm_eps=e5.eps, hidden_act="gelu", pad_token_id=e5.pad,
         )
-        bert = BertModel(config, add_pooling_layer=False)
+        bert = BertModel(config, add_pooling_layer=True)
         tensors = {name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in state_dict(e5).items()}
+        # e5 has no pooler (sentence-transformers mean-pools the tokens); zeros keep loaders from warning.
+        tensors["pooler.dense.weight"] = torch.zeros(e5.hidden, e5.hidden)
+        tensors["pooler.dense.bias"] = torch.zeros(e5.hidden)
         missing, unexpected = bert.load_state_dict(tensors, strict=False)
         missing = [m for m in missing if not m.endswith("position_ids")]
         if missing or unexpected:

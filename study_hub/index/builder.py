@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from study_hub.domain import IndexRecord
 from study_hub.errors import StudyHubError
@@ -25,6 +25,16 @@ from study_hub.segment.tokens import default_analyzer
 from study_hub.store import DocumentStore
 
 Progress = Callable[[int, int], None]  # (passages done, passages in all)
+
+
+class PassageEncoder(Protocol):
+    """What the builder needs of an embedding model (``study_hub.embedding.encoder.Embedder``)."""
+
+    info: dict[str, Any]
+    fingerprint: str
+    dimension: int
+
+    def encode_passages(self, texts: list[str]) -> Any: ...
 PARALLEL_FROM = 4000  # passages; below this a second process costs more than it gives
 
 
@@ -68,8 +78,42 @@ def check_compatible(manifest: dict[str, Any]) -> None:
         )
 
 
+def check_semantic_compatible(manifest: dict[str, Any], encoder: PassageEncoder) -> None:
+    """Refuse vectors made by another model: query and passage vectors would not be comparable."""
+    built = manifest.get("semantic")
+    if not built:
+        raise IndexMismatchError(f"the index {manifest.get('generation')} has no embedding vectors: run "
+                                 "`study-hub index build` with STUDY_HUB_SEMANTIC=true to add them")
+    if built.get("fingerprint") != encoder.fingerprint:
+        raise IndexMismatchError(
+            f"the index {manifest.get('generation')} holds vectors of {built.get('model')} "
+            f"(converter {built.get('converter_version')}, source {str(built.get('source_sha256'))[:12]}), "
+            f"but the configured model is {encoder.info.get('model')}: run `study-hub index build` to re-encode"
+        )
+
+
+def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None, cache_dir: Path | None,
+              progress: Progress | None) -> dict[str, Any] | None:
+    """Vectors for every passage of the store (cached by text), or None when semantic search is off."""
+    from study_hub.index.semantic import ROWS, VECTORS, VectorCache, build_vectors
+
+    if encoder is None:  # no vectors; drop any copied from the previous generation
+        (folder / VECTORS).unlink(missing_ok=True)
+        (folder / ROWS).unlink(missing_ok=True)
+        return None
+
+    assert cache_dir is not None, "a vector cache folder comes with an encoder"
+    cache = VectorCache(cache_dir, encoder.fingerprint, encoder.dimension)
+    try:
+        counts = build_vectors(folder, list(store.iter_index_records()), encoder.encode_passages, cache, progress)
+    finally:
+        cache.close()
+    return {**encoder.info, "fingerprint": encoder.fingerprint, **counts}
+
+
 def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
-                  procs: int | None = None) -> BuildReport:
+                  procs: int | None = None, encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
+                  embed_progress: Progress | None = None) -> BuildReport:
     started = time.perf_counter()
     fingerprints = store.document_fingerprints()
     total = store.counts()[1]
@@ -83,36 +127,43 @@ def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = 
         exact.add(store.iter_index_records())
         exact.optimize()
         exact.close()
-        build.publish(_manifest(store, fingerprints, count))
+        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress)
+        build.publish(_manifest(store, fingerprints, count, semantic))
     return BuildReport(build.name, "full", len(fingerprints), count, len(fingerprints),
                        time.perf_counter() - started)
 
 
-def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int) -> dict[str, Any]:
+def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
+              semantic: dict[str, Any] | None) -> dict[str, Any]:
     return {
         **analyzer_manifest(),
         "corpus_fingerprint": store.corpus_fingerprint(fingerprints),
         "counts": {"documents": len(fingerprints), "passages": passages},
+        "semantic": semantic,
         "documents": fingerprints,
     }
 
 
-def update_indexes(store: DocumentStore, root: Path, progress: Progress | None = None) -> BuildReport:
+def update_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
+                   encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
+                   embed_progress: Progress | None = None) -> BuildReport:
     started = time.perf_counter()
     current = current_generation(root)
+    rebuild = {"progress": progress, "encoder": encoder, "cache_dir": cache_dir, "embed_progress": embed_progress}
     if current is None:
-        return build_indexes(store, root, progress)
+        return build_indexes(store, root, **rebuild)
     manifest = read_manifest(current)
     try:
         check_compatible(manifest)
     except IndexMismatchError:
-        return build_indexes(store, root, progress)
+        return build_indexes(store, root, **rebuild)
+    vectors_stale = encoder is not None and (manifest.get("semantic") or {}).get("fingerprint") != encoder.fingerprint
 
     fingerprints = store.document_fingerprints()
     indexed: dict[str, str] = manifest.get("documents", {})
     changed = {d for d, fp in fingerprints.items() if indexed.get(d) != fp}
     removed = set(indexed) - set(fingerprints)
-    if not changed and not removed:
+    if not changed and not removed and not vectors_stale:
         return BuildReport(manifest["generation"], "unchanged", len(fingerprints),
                            manifest["counts"]["passages"], 0, time.perf_counter() - started)
 
@@ -126,6 +177,7 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         exact.add(records)
         passages = exact.count()
         exact.close()
-        build.publish(_manifest(store, fingerprints, passages))
+        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress)
+        build.publish(_manifest(store, fingerprints, passages, semantic))
     return BuildReport(build.name, "incremental", len(fingerprints), passages, len(changed | removed),
                        time.perf_counter() - started)

@@ -323,6 +323,12 @@ class WhooshKeywordIndex:
             self._docnum_of = {ids[d]: d for d in self._live}
         return {self._docnum_of[i] for i in passage_ids if i in self._docnum_of}
 
+    def facets_for(self, passage_ids) -> dict[str, dict[str, int]]:
+        """Facet counts over the given passages (for result sets that are not a keyword match set)."""
+        with self._lock:
+            self._column("passage_id")
+            return self._facets_of(self._docnums_of(passage_ids))
+
     def _facets_of(self, docnums) -> dict[str, dict[str, int]]:
         counts = {}
         for name in FACET_FIELDS:

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from study_hub.errors import StudyHubError
-from study_hub.index.builder import check_compatible
+from study_hub.domain import LEVELS
+from study_hub.errors import NotFoundError, StudyHubError
+from study_hub.index.builder import check_compatible, check_semantic_compatible
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.index.keyword import KeywordQuery, KeywordResults, SearchFilters, TermGroup, WhooshKeywordIndex
+from study_hub.index.semantic import SemanticIndex
+from study_hub.ingest.metadata import guess_language
+from study_hub.search.fusion import RankedList, interleave, weighted_rrf
 from study_hub.search.highlight import match_spans, render_snippet
 from study_hub.search.query import ParsedQuery, QueryError, parse_filters, parse_query
 from study_hub.search.synonyms import Synonyms, default_synonyms
@@ -27,6 +31,7 @@ from study_hub.segment.tokens import Analyzer, default_analyzer
 from study_hub.store import DocumentStore
 
 SORTS = ("relevance", "date")
+MODES = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 100
 MAX_PAGE = 1000
 
@@ -46,6 +51,7 @@ class SearchRequest:
     doc_number: str | None = None
     language: str | None = None
     sort: str = "relevance"
+    mode: str = "hybrid"
     page: int = 1
     limit: int = 10
     facets: bool = True
@@ -83,7 +89,19 @@ class SearchResponse:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     partial_from: int | None = None  # rank (0-based, overall) where partial matches begin, if any
     generation: str | None = None
+    mode: str = "keyword"  # the mode that ranked these results (hybrid falls back to keyword for exact wording)
     took_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weighted reciprocal-rank fusion of the rankers (tuned on the development sets; see benchmarks)."""
+
+    semantic: float = 1.0
+    keyword_full: float = 1.0  # passages with every word of the query
+    keyword_partial: float = 0.5  # the keyword ranking including passages with only some words
+    k: float = 60.0
+    pool: int = 100  # candidates taken from each ranker
 
 
 @dataclass
@@ -106,15 +124,18 @@ def analyze(parsed: ParsedQuery, analyzer: Analyzer, synonyms: Synonyms) -> _Ana
             found.append(cover)
         return list(dict.fromkeys(found))
 
+    unindexed: list[str] = []  # words with nothing to index: stop words (the, 的) and punctuation
     for group in parsed.groups:
         if len(group) == 1:
             clause = group[0]
             tokens = analyzer.query_words(clause.text)
-            if clause.exact or not tokens:  # a word with nothing to index (的, 。) is matched exactly
+            if clause.exact:
                 phrases.append(clause.text)
                 scoring.extend(tokens)
-                continue
-            required.extend(TermGroup(tuple(alternatives_of(t))) for t in tokens)
+            elif not tokens:
+                unindexed.append(clause.text)
+            else:
+                required.extend(TermGroup(tuple(alternatives_of(t))) for t in tokens)
         else:
             alternatives: list[tuple[str, ...]] = []
             for clause in group:
@@ -126,6 +147,8 @@ def analyze(parsed: ParsedQuery, analyzer: Analyzer, synonyms: Synonyms) -> _Ana
             if alternatives:
                 required.append(TermGroup(tuple(dict.fromkeys(alternatives))))
 
+    if unindexed and not required and not phrases:  # only such words (a query for 的): match them exactly
+        phrases.extend(unindexed)
     excluded = []
     excluded_phrases = []
     for clause in parsed.excluded:
@@ -140,32 +163,53 @@ def analyze(parsed: ParsedQuery, analyzer: Analyzer, synonyms: Synonyms) -> _Ana
     return _Analyzed(query, terms, phrases)
 
 
+@dataclass
+class _Generation:
+    name: str
+    keyword: WhooshKeywordIndex
+    semantic: SemanticIndex | None
+
+
 class SearchService:
-    """One per process. Follows ``indexes/current``: a newly published generation is used at once."""
+    """One per process. Follows ``indexes/current``: a newly published generation is used at once.
+
+    ``encoder`` (an ``Embedder``) enables the semantic and hybrid modes; without it, or when the
+    generation has no vectors, hybrid falls back to keyword search and semantic mode is refused.
+    """
 
     def __init__(self, store: DocumentStore, indexes_root: Path, analyzer: Analyzer | None = None,
-                 synonyms: Synonyms | None = None):
+                 synonyms: Synonyms | None = None, encoder=None, fusion: FusionWeights | None = None):
         self.store = store
         self.indexes_root = indexes_root
         self.analyzer = analyzer or default_analyzer()
         self.synonyms = synonyms or default_synonyms()
+        self.encoder = encoder
+        self.fusion = fusion or FusionWeights()
         self._lock = threading.Lock()
-        self._index: WhooshKeywordIndex | None = None
-        self._generation: str | None = None
+        self._current: _Generation | None = None
 
-    def keyword_index(self) -> tuple[WhooshKeywordIndex, str]:
+    def generation(self) -> _Generation:
         folder = current_generation(self.indexes_root)
         if folder is None:
             raise IndexNotBuiltError(f"no search index in {self.indexes_root} yet: run `study-hub index build` "
                                      "(or `study-hub ingest`, which builds it)")
         with self._lock:
-            if folder.name != self._generation or self._index is None:
-                check_compatible(read_manifest(folder))
-                previous = self._index
-                self._index, self._generation = WhooshKeywordIndex(folder), folder.name
+            if self._current is None or folder.name != self._current.name:
+                manifest = read_manifest(folder)
+                check_compatible(manifest)
+                semantic = None
+                if self.encoder is not None and manifest.get("semantic"):
+                    check_semantic_compatible(manifest, self.encoder)
+                    semantic = SemanticIndex(folder)
+                previous = self._current
+                self._current = _Generation(folder.name, WhooshKeywordIndex(folder), semantic)
                 if previous is not None:
-                    previous.close()
-            return self._index, self._generation
+                    previous.keyword.close()
+            return self._current
+
+    def keyword_index(self) -> tuple[WhooshKeywordIndex, str]:
+        current = self.generation()
+        return current.keyword, current.name
 
     def filters_for(self, parsed: ParsedQuery, request: SearchRequest) -> SearchFilters:
         extra = parse_filters(level=request.level, kind=request.kind, issuer=request.issuer, year=request.year,
@@ -198,6 +242,8 @@ class SearchService:
         started = time.perf_counter()
         if request.sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+        if request.mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}")
         if not 1 <= request.limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
         if not 1 <= request.page <= MAX_PAGE:
@@ -207,38 +253,118 @@ class SearchService:
         if not parsed.has_terms and filters.empty:
             raise QueryError("type some words to search for, or choose a filter")
         analyzed = analyze(parsed, self.analyzer, self.synonyms)
-        index, generation = self.keyword_index()
+        current = self.generation()
+        if request.mode == "semantic" and current.semantic is None:
+            raise IndexNotBuiltError("search by meaning needs the embedding index: run `study-hub index build` "
+                                     "with STUDY_HUB_SEMANTIC=true")
+        # Exact wording stays exact, browsing by filters has nothing to embed, date order is not a ranking.
+        by_meaning = (request.mode != "keyword" and current.semantic is not None and parsed.has_terms
+                      and not analyzed.query.phrases and request.sort == "relevance")
+        if by_meaning:
+            hits, total, partial_from, facets = self._meaningful(current, parsed, analyzed, filters, request)
+        else:
+            hits, total, partial_from, facets = self._keyword(current.keyword, parsed, analyzed, filters, request)
+        results = self._hydrate(hits, analyzed)
+        return SearchResponse(
+            query=request.q, total=total, page=request.page, limit=request.limit, results=results, facets=facets,
+            partial_from=partial_from, generation=current.name, mode=request.mode if by_meaning else "keyword",
+            took_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    def _keyword(self, index: WhooshKeywordIndex, parsed: ParsedQuery, analyzed: _Analyzed,
+                 filters: SearchFilters, request: SearchRequest):
         offset = (request.page - 1) * request.limit
         sort = request.sort if parsed.has_terms else "date"  # browsing by filters: newest first
         found = index.search(analyzed.query, filters, offset=offset, limit=request.limit, sort=sort,
                              facets=request.facets)
-        hits, total, partial_from = found.hits, found.total, None
+        hits = [(pid, score, ("keyword",)) for pid, score in found.hits]
+        total, partial_from, facets = found.total, None, found.facets
         if found.total < offset + request.limit and len(analyzed.query.required) > 1 and sort == "relevance":
-            hits, total, partial_from, found = self._with_partial_matches(index, analyzed, filters, request, found)
-        results = self._hydrate(hits, analyzed)
-        return SearchResponse(
-            query=request.q, total=total, page=request.page, limit=request.limit, results=results,
-            facets=found.facets, partial_from=partial_from, generation=generation,
-            took_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+            full, partial, relaxed = self._keyword_pool(index, analyzed, filters, offset + request.limit,
+                                                        request.facets)
+            combined = [(pid, score, ("keyword",)) for pid, score in full + partial]
+            hits, total, partial_from, facets = combined[offset:offset + request.limit], relaxed.total, len(full), \
+                relaxed.facets
+        return hits, total, partial_from, facets
 
     @staticmethod
-    def _with_partial_matches(index, analyzed: _Analyzed, filters: SearchFilters, request: SearchRequest,
-                              strict: KeywordResults):
-        """All full matches (fewer than a page's end), then the passages that match only some words."""
-        offset = (request.page - 1) * request.limit
-        full = index.search(analyzed.query, filters, offset=0, limit=max(strict.total, 1), facets=False).hits
+    def _keyword_pool(index: WhooshKeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
+                      facets: bool) -> tuple[list, list, KeywordResults]:
+        """Full matches (every word) then partial ones (some words), up to ``size`` in all."""
+        strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets)
+        full = strict.hits
+        if len(full) >= size or len(analyzed.query.required) < 2:
+            return full, [], strict
         relaxed_query = KeywordQuery(**{**analyzed.query.__dict__, "match_any": True})
-        relaxed = index.search(relaxed_query, filters, offset=0, limit=offset + request.limit + strict.total,
-                               facets=request.facets)
+        relaxed = index.search(relaxed_query, filters, offset=0, limit=size + len(full), facets=facets)
         seen = {pid for pid, _ in full}
-        combined = full + [hit for hit in relaxed.hits if hit[0] not in seen]
-        return combined[offset:offset + request.limit], relaxed.total, strict.total, relaxed
+        return full, [hit for hit in relaxed.hits if hit[0] not in seen][: size - len(full)], relaxed
 
-    def _hydrate(self, hits: list[tuple[str, float]], analyzed: _Analyzed) -> list[SearchHit]:
-        rows = self.store.passages_by_id(pid for pid, _ in hits)
+    def _meaningful(self, current: _Generation, parsed: ParsedQuery, analyzed: _Analyzed,
+                    filters: SearchFilters, request: SearchRequest):
+        """Semantic or hybrid ranking over a pool of candidates from each ranker."""
+        weights = self.fusion
+        text = " ".join(clause.text for group in parsed.groups for clause in group)
+        vector = self.encoder.encode_queries([text])[0]
+        semantic_ids = self._semantic_ranking(current.semantic, vector, text, filters, weights.pool)
+        keyword_facets = None
+        if request.mode == "semantic":
+            fused = [(pid, score, ("semantic",)) for pid, score in semantic_ids]
+        else:
+            full, partial, found = self._keyword_pool(current.keyword, analyzed, filters, weights.pool,
+                                                      request.facets)
+            lists = [RankedList("semantic", [pid for pid, _ in semantic_ids], weights.semantic),
+                     RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
+                     RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)]
+            fused = [(pid, round(score, 6), rankers) for pid, score, rankers in weighted_rrf(lists, k=weights.k)]
+            if found.total:
+                keyword_facets = found.facets
+        offset = (request.page - 1) * request.limit
+        facets = {}
+        if request.facets:
+            facets = keyword_facets or current.keyword.facets_for([pid for pid, _, _ in fused])
+        return fused[offset:offset + request.limit], len(fused), None, facets
+
+    @staticmethod
+    def _semantic_ranking(index: SemanticIndex, vector, text: str, filters: SearchFilters, pool: int):
+        """Nearest passages. A question in English is answered per language and interleaved: otherwise the
+        few English documents win on language alone, ahead of the Chinese passages that answer it."""
+        if filters.languages or guess_language(text) != "en":
+            return [(hit.passage_id, hit.score) for hit in index.search(vector, filters, limit=pool)]
+        per_language = [index.search(vector, replace(filters, languages=(language,)), limit=pool)
+                        for language in ("zh", "en")]
+        scores = {hit.passage_id: hit.score for hits in per_language for hit in hits}
+        order = interleave([[hit.passage_id for hit in hits] for hits in per_language])[:pool]
+        return [(pid, scores[pid]) for pid in order]
+
+    def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
+        """Cross-level tracing: the passages most like this one in documents of each other level."""
+        current = self.generation()
+        if current.semantic is None:
+            raise IndexNotBuiltError("related passages need the embedding index: run `study-hub index build`")
+        rows = self.store.passages_by_id([passage_id])
+        if passage_id not in rows:
+            raise NotFoundError(f"no passage with id {passage_id!r}")
+        _, document = rows[passage_id]
+        vector = current.semantic.vector_of(passage_id)
+        if vector is None:
+            raise IndexNotBuiltError("this passage is newer than the index: run `study-hub index update`")
+        no_terms = _Analyzed(KeywordQuery(), set(), [])
+        related: dict[str, list[SearchHit]] = {}
+        for level in LEVELS:
+            if level == document.level:
+                continue
+            hits = current.semantic.search(vector, SearchFilters(levels=(level,)), limit=per_level,
+                                           exclude_doc=document.id)
+            found = self._hydrate([(h.passage_id, h.score, ("semantic",)) for h in hits], no_terms)
+            if found:
+                related[level] = found
+        return related
+
+    def _hydrate(self, hits: list[tuple[str, float, tuple[str, ...]]], analyzed: _Analyzed) -> list[SearchHit]:
+        rows = self.store.passages_by_id(pid for pid, _, _ in hits)
         results = []
-        for passage_id, score in hits:
+        for passage_id, score, rankers in hits:
             if passage_id not in rows:
                 continue  # removed from the store since the index was built; the next update drops it
             passage, document = rows[passage_id]
@@ -247,6 +373,6 @@ class SearchService:
                 passage_id=passage.id, doc_id=document.id, title=document.title, doc_number=document.doc_number,
                 level=document.level, kind=document.kind, issuer=document.issuer, date=document.date,
                 heading_path=passage.heading_path, text=passage.text, snippet=render_snippet(passage.text, spans),
-                highlights=spans, score=round(score, 4),
+                highlights=spans, score=round(score, 4), rankers=rankers,
             ))
         return results

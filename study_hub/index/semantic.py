@@ -1,0 +1,154 @@
+"""Embedding index: passage vectors per generation, exact (brute-force) cosine search with filters.
+
+Files in the generation folder: ``vectors.npy`` (float32 [passages, dimension], L2-normalised,
+memory-mapped when searching) and ``vectors.json`` (passage ids in row order with the metadata filters
+need). Vectors come from a cache keyed by the passage text's hash (``VectorCache``), so re-indexing
+encodes only passages whose text is new.
+
+Search is a dot product against every row: ~10 ms per 100 k passages on one core, exact, and it lets
+filters (level, kind, language, year, document) select rows *before* ranking instead of after a top-k cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from study_hub.domain import IndexRecord
+from study_hub.index.keyword import SearchFilters
+
+VECTORS = "vectors.npy"
+ROWS = "vectors.json"
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class VectorCache:
+    """passage text hash -> vector, in one SQLite file per model fingerprint."""
+
+    def __init__(self, folder: Path, fingerprint: str, dimension: int):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.dimension = dimension
+        self._db = sqlite3.connect(folder / f"{fingerprint}.sqlite3")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(chunk))})",
+                                    chunk)
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                                 ((key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items))
+
+
+def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray],
+                  cache: VectorCache, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Write vectors for ``records`` (store order) into ``folder``; encode only what the cache lacks."""
+    keys = [text_key(r.text) for r in records]
+    cached = cache.get_many(sorted(set(keys)))
+    missing = sorted({k: r.text for k, r in zip(keys, records, strict=True) if k not in cached}.items())
+    encoded = 0
+    step = 256
+    for start in range(0, len(missing), step):
+        chunk = missing[start:start + step]
+        vectors = encode([text for _, text in chunk])
+        fresh = list(zip((key for key, _ in chunk), vectors, strict=True))
+        cache.put_many(fresh)
+        cached.update(fresh)
+        encoded += len(chunk)
+        if progress:
+            progress(encoded, len(missing))
+    matrix = np.zeros((len(records), cache.dimension), dtype=np.float32)
+    for row, key in enumerate(keys):
+        matrix[row] = cached[key]
+    np.save(folder / VECTORS, matrix)
+    rows = {
+        "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
+        "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
+        "language": [r.language for r in records], "year": [r.year or 0 for r in records],
+    }
+    (folder / ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return {"passages": len(records), "encoded": encoded, "reused": len(records) - encoded}
+
+
+@dataclass
+class SemanticHit:
+    passage_id: str
+    doc_id: str
+    score: float
+
+
+class SemanticIndex:
+    """Searches one generation's vectors (memory-mapped)."""
+
+    def __init__(self, folder: Path):
+        self.vectors = np.load(folder / VECTORS, mmap_mode="r")
+        rows = json.loads((folder / ROWS).read_text(encoding="utf-8"))
+        self.passage_ids: list[str] = rows["passage_id"]
+        self.doc_ids = np.array(rows["doc_id"], dtype=object)
+        self.levels = np.array(rows["level"], dtype=object)
+        self.kinds = np.array(rows["kind"], dtype=object)
+        self.languages = np.array(rows["language"], dtype=object)
+        self.years = np.array(rows["year"], dtype=np.int32)
+        self.row_of = {pid: row for row, pid in enumerate(self.passage_ids)}
+
+    def __len__(self) -> int:
+        return len(self.passage_ids)
+
+    def mask(self, filters: SearchFilters, exclude_doc: str | None = None) -> np.ndarray | None:
+        """Rows allowed by the filters (None: all rows)."""
+        mask = None
+
+        def both(selected: np.ndarray) -> np.ndarray:
+            return selected if mask is None else mask & selected
+
+        for values, column in ((filters.levels, self.levels), (filters.kinds, self.kinds),
+                               (filters.languages, self.languages)):
+            if values:
+                mask = both(np.isin(column, list(values)))
+        if filters.year_from is not None:
+            mask = both(self.years >= filters.year_from)
+        if filters.year_to is not None:
+            mask = both((self.years <= filters.year_to) & (self.years > 0))
+        if filters.doc_ids is not None:
+            mask = both(np.isin(self.doc_ids, list(filters.doc_ids)))
+        if exclude_doc is not None:
+            mask = both(self.doc_ids != exclude_doc)
+        return mask
+
+    def search(self, vector: np.ndarray, filters: SearchFilters, limit: int = 100,
+               exclude_doc: str | None = None) -> list[SemanticHit]:
+        scores = np.asarray(self.vectors @ vector.astype(np.float32))
+        mask = self.mask(filters, exclude_doc)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        limit = min(limit, len(scores))
+        if limit <= 0:
+            return []
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [SemanticHit(self.passage_ids[i], str(self.doc_ids[i]), float(scores[i]))
+                for i in top if np.isfinite(scores[i])]
+
+    def vector_of(self, passage_id: str) -> np.ndarray | None:
+        row = self.row_of.get(passage_id)
+        return None if row is None else np.asarray(self.vectors[row])
