@@ -25,13 +25,20 @@ def weighted_rrf(lists: Sequence[RankedList], k: float = 60.0) -> list[tuple[str
     return [(item, scores[item], tuple(dict.fromkeys(found_by[item]))) for item in order]
 
 
-def interleave(lists: Sequence[Sequence[str]]) -> list[str]:
-    """Round-robin merge without duplicates: the first of each list, then the second of each…"""
+def interleave(lists: Sequence[Sequence[str]], shares: Sequence[int] | None = None) -> list[str]:
+    """Round-robin merge without duplicates, taking ``shares[i]`` items of list i per round (1 each by default)."""
+    shares = shares or [1] * len(lists)
+    cursors = [0] * len(lists)
     out: list[str] = []
     seen: set[str] = set()
-    for position in range(max((len(lst) for lst in lists), default=0)):
-        for lst in lists:
-            if position < len(lst) and lst[position] not in seen:
-                seen.add(lst[position])
-                out.append(lst[position])
+    while any(cursor < len(lst) for cursor, lst in zip(cursors, lists, strict=True)):
+        for index, lst in enumerate(lists):
+            taken = 0
+            while taken < shares[index] and cursors[index] < len(lst):
+                item = lst[cursors[index]]
+                cursors[index] += 1
+                if item not in seen:
+                    seen.add(item)
+                    out.append(item)
+                    taken += 1
     return out

@@ -23,6 +23,7 @@ from study_hub.index.generations import current_generation, read_manifest
 from study_hub.index.keyword import KeywordQuery, KeywordResults, SearchFilters, TermGroup, WhooshKeywordIndex
 from study_hub.index.semantic import SemanticIndex
 from study_hub.ingest.metadata import guess_language
+from study_hub.search.crosslingual import default_glossary
 from study_hub.search.fusion import RankedList, interleave, weighted_rrf
 from study_hub.search.highlight import match_spans, render_snippet
 from study_hub.search.query import ParsedQuery, QueryError, parse_filters, parse_query
@@ -99,7 +100,7 @@ class FusionWeights:
 
     semantic: float = 1.0
     keyword_full: float = 1.0  # passages with every word of the query
-    keyword_partial: float = 0.5  # the keyword ranking including passages with only some words
+    keyword_partial: float = 1.0  # the keyword ranking including passages with only some words
     k: float = 60.0
     pool: int = 100  # candidates taken from each ranker
 
@@ -306,17 +307,21 @@ class SearchService:
         weights = self.fusion
         text = " ".join(clause.text for group in parsed.groups for clause in group)
         vector = self.encoder.encode_queries([text])[0]
-        semantic_ids = self._semantic_ranking(current.semantic, vector, text, filters, weights.pool)
+        english = not filters.languages and guess_language(text) == "en"
         keyword_facets = None
-        if request.mode == "semantic":
-            fused = [(pid, score, ("semantic",)) for pid, score in semantic_ids]
+        if english:
+            fused = self._english_question(current, text, vector, analyzed, filters, request.mode)
+        elif request.mode == "semantic":
+            hits = current.semantic.search(vector, filters, limit=weights.pool)
+            fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
         else:
+            semantic_ids = [hit.passage_id for hit in current.semantic.search(vector, filters, limit=weights.pool)]
             full, partial, found = self._keyword_pool(current.keyword, analyzed, filters, weights.pool,
                                                       request.facets)
-            lists = [RankedList("semantic", [pid for pid, _ in semantic_ids], weights.semantic),
-                     RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
-                     RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)]
-            fused = [(pid, round(score, 6), rankers) for pid, score, rankers in weighted_rrf(lists, k=weights.k)]
+            fused = weighted_rrf([RankedList("semantic", semantic_ids, weights.semantic),
+                                  RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
+                                  RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)],
+                                 k=weights.k)
             if found.total:
                 keyword_facets = found.facets
         offset = (request.page - 1) * request.limit
@@ -325,17 +330,34 @@ class SearchService:
             facets = keyword_facets or current.keyword.facets_for([pid for pid, _, _ in fused])
         return fused[offset:offset + request.limit], len(fused), None, facets
 
-    @staticmethod
-    def _semantic_ranking(index: SemanticIndex, vector, text: str, filters: SearchFilters, pool: int):
-        """Nearest passages. A question in English is answered per language and interleaved: otherwise the
-        few English documents win on language alone, ahead of the Chinese passages that answer it."""
-        if filters.languages or guess_language(text) != "en":
-            return [(hit.passage_id, hit.score) for hit in index.search(vector, filters, limit=pool)]
-        per_language = [index.search(vector, replace(filters, languages=(language,)), limit=pool)
-                        for language in ("zh", "en")]
-        scores = {hit.passage_id: hit.score for hits in per_language for hit in hits}
-        order = interleave([[hit.passage_id for hit in hits] for hits in per_language])[:pool]
-        return [(pid, scores[pid]) for pid in order]
+    def _english_question(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
+                          filters: SearchFilters, mode: str) -> list[tuple[str, float, tuple[str, ...]]]:
+        """An English question, answered per language and merged two Chinese results to one English.
+
+        In one mixed ranking the few English documents win on language alone, ahead of the Chinese passages
+        that answer the question. The Chinese side fuses search by meaning with a keyword search for the
+        Chinese words of the governance terms the question names (``crosslingual``).
+        """
+        weights = self.fusion
+        chinese, english = replace(filters, languages=("zh",)), replace(filters, languages=("en",))
+        sides = []
+        for side_filters in (chinese, english):
+            semantic = [h.passage_id for h in current.semantic.search(vector, side_filters, limit=weights.pool)]
+            lists = [RankedList("semantic", semantic, weights.semantic)]
+            if mode == "hybrid" and side_filters is chinese:
+                groups = tuple(TermGroup(tuple(tuple(self.analyzer.query_words(word)) for word in words))
+                               for words in default_glossary().translate(text))
+                if groups:
+                    translated = KeywordQuery(required=groups, match_any=True)
+                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False)
+                    lists.append(RankedList("keyword", [pid for pid, _ in found.hits], weights.keyword_partial))
+            elif mode == "hybrid":
+                full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False)
+                lists.append(RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial))
+            sides.append(weighted_rrf(lists, k=weights.k))
+        by_id = {pid: (pid, round(score, 6), rankers) for side in sides for pid, score, rankers in side}
+        order = interleave([[pid for pid, _, _ in side] for side in sides], shares=(2, 1))
+        return [by_id[pid] for pid in order]
 
     def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
         """Cross-level tracing: the passages most like this one in documents of each other level."""
