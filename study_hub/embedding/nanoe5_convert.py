@@ -270,8 +270,13 @@ def build_tokenizer(model: E5File):
 def convert(target: Path, source: Path | None = None) -> Path:
     """Write the sentence-transformers folder to ``target`` (atomically). Returns ``target``."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    try:  # sentence-transformers 6 moved the modules; 5 has them in sentence_transformers.models
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:  # pragma: no cover - older sentence-transformers
+        from sentence_transformers import models
 
     source = source or locate_source()
     checksum = sha256_of(source)
@@ -307,7 +312,8 @@ def convert(target: Path, source: Path | None = None) -> Path:
         fast.save_pretrained(hf_dir)
 
         transformer = models.Transformer(str(hf_dir), max_seq_length=MAX_SEQ_LENGTH)
-        pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+        dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+        pooling = models.Pooling(dimension(), pooling_mode="mean")
         model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], prompts=PROMPTS,
                                     device="cpu")
         staged = work / "model"

@@ -184,25 +184,18 @@ def build_whoosh(folder: Path, records: Iterable[IndexRecord], *, procs: int = 1
     target.mkdir(parents=True)
     ix = index.create_in(str(target), whoosh_schema())
     options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {"limitmb": 256}
-    writer = ix.writer(**options)
-    count = 0
-    try:
-        for record in records:
-            writer.add_document(**_document(record))
-            count += 1
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-    return count
+    return _write(ix.writer(**options), (), records)
 
 
 def update_whoosh(folder: Path, remove_doc_ids: Iterable[str], records: Iterable[IndexRecord]) -> int:
     """Delete the passages of ``remove_doc_ids`` and add ``records`` in one commit."""
     from whoosh import index
 
-    ix = index.open_dir(str(folder / WHOOSH_DIR))
-    writer = ix.writer(limitmb=128)
+    return _write(index.open_dir(str(folder / WHOOSH_DIR)).writer(limitmb=128), remove_doc_ids, records)
+
+
+def _write(writer, remove_doc_ids: Iterable[str], records: Iterable[IndexRecord]) -> int:
+    """Delete, add and commit as one; a failure cancels the writer (its segment files never count)."""
     count = 0
     try:
         for doc_id in remove_doc_ids:

@@ -1,0 +1,141 @@
+"""Search by meaning: encoding speed, and semantic/hybrid query latency at 10 k and 100 k passages.
+
+    python benchmarks/semantic.py [--sizes 10000,100000] [--encode 128]
+
+1. Encoding: the same shared-corpus passages through study_hub's Embedder and through the bare
+   SentenceTransformer.encode (same batch size), in the same run, plus variants (batch size, maximum
+   sequence length) to see what helps on this CPU.
+2. Queries: for each size a generation is built the way `study-hub index build` lays it out: the whoosh
+   index of the shared corpus replicated with new ids, and synthetic unit vectors (random, normalised; the
+   search cost does not depend on their values). 60 queries from the development set run through
+   SearchService in semantic and hybrid mode, query embedding included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from study_hub.config import Settings
+from study_hub.embedding.encoder import Embedder
+from study_hub.index import keyword
+from study_hub.index.builder import analyzer_manifest
+from study_hub.index.exact import ExactIndex
+from study_hub.index.generations import new_generation
+from study_hub.index.semantic import ROWS, VECTORS
+from study_hub.pipeline import ingest_paths
+from study_hub.search.service import SearchRequest, SearchService
+from study_hub.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def percentiles(values):
+    values = sorted(values)
+    return values[len(values) // 2], values[min(len(values) - 1, int(len(values) * 0.95))]
+
+
+def encoding(embedder: Embedder, texts: list[str]) -> None:
+    model = embedder.model
+    print(f"\nencoding {len(texts)} passages (mean {np.mean([len(t) for t in texts]):.0f} characters), "
+          f"device {embedder.device}, {os.cpu_count()} threads")
+    rows = []
+
+    def timed(label, run):
+        started = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - started
+        rows.append((label, len(texts) / seconds))
+        print(f"  {label:<48} {len(texts) / seconds:6.1f} passages/s")
+
+    timed("bare SentenceTransformer.encode, batch 32", lambda: model.encode(
+        texts, prompt="passage: ", batch_size=32, normalize_embeddings=True))
+    timed("study_hub Embedder.encode_passages", lambda: embedder.encode_passages(texts))
+    for batch in (8, 64):
+        timed(f"bare encode, batch {batch}", lambda b=batch: model.encode(
+            texts, prompt="passage: ", batch_size=b, normalize_embeddings=True))
+    original = model.max_seq_length
+    model.max_seq_length = 256
+    timed("bare encode, batch 32, max_seq_length 256", lambda: model.encode(
+        texts, prompt="passage: ", batch_size=32, normalize_embeddings=True))
+    model.max_seq_length = original
+    print(f"  overhead of study_hub over the bare model: {rows[0][1] / rows[1][1]:.2f}x")
+
+
+def build_generation(root: Path, records, embedder: Embedder) -> None:
+    with new_generation(root) as build:
+        keyword.build_whoosh(build.folder, records, procs=2)
+        keyword.write_titles(build.folder, {r.doc_id: r.title for r in records})
+        exact = ExactIndex(build.folder, writable=True)
+        exact.add(records)
+        exact.close()
+        rng = np.random.default_rng(7)
+        vectors = rng.standard_normal((len(records), embedder.dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        np.save(build.folder / VECTORS, vectors)
+        (build.folder / ROWS).write_text(json.dumps({
+            "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
+            "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
+            "language": [r.language for r in records], "year": [r.year or 0 for r in records]}), encoding="utf-8")
+        build.publish({**analyzer_manifest(), "counts": {"passages": len(records)}, "documents": {},
+                       "semantic": {**embedder.info, "fingerprint": embedder.fingerprint}})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--encode", type=int, default=128, help="passages to encode in the encoding test")
+    args = parser.parse_args()
+    settings = Settings()
+    embedder = Embedder(settings.embedding_model, settings.models_dir)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"model {embedder.info['model']}")
+
+    with tempfile.TemporaryDirectory() as home:
+        local = Settings(home=Path(home))
+        store = open_store(local)
+        ingest_paths([SHARED / "corpus" / "docs"], store, local)
+        base = list(store.iter_index_records())
+        rng = np.random.default_rng(3)
+        sample = [base[i].text for i in rng.choice(len(base), size=args.encode, replace=False)]
+        encoding(embedder, sample)
+
+        queries = [json.loads(line)["query"] for line in
+                   (SHARED / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        queries = [q for q in queries if not q.startswith('"')] * 3
+        for size in (int(s) for s in args.sizes.split(",")):
+            records = [base[i % len(base)] if i < len(base) else dataclasses.replace(
+                base[i % len(base)], passage_id=f"{base[i % len(base)].passage_id}~{i // len(base)}",
+                doc_id=f"{base[i % len(base)].doc_id}~{i // len(base)}") for i in range(size)]
+            root = Path(home) / f"indexes-{size}"
+            started = time.perf_counter()
+            build_generation(root, records, embedder)
+            service = SearchService(store, root, encoder=embedder)
+            print(f"\n== {size:,} passages (generation built in {time.perf_counter() - started:.0f} s) ==")
+            for mode in ("semantic", "hybrid"):
+                service.search(SearchRequest(queries[0], mode=mode))
+                times = []
+                for query in queries:
+                    t0 = time.perf_counter()
+                    service.search(SearchRequest(query, mode=mode, limit=10))
+                    times.append((time.perf_counter() - t0) * 1000)
+                p50, p95 = percentiles(times)
+                print(f"  {mode:<9} {len(times)} queries: p50 {p50:.0f} ms, p95 {p95:.0f} ms (query embedding, "
+                      f"search, fusion, hydration, facets)")
+            t0 = time.perf_counter()
+            for query in queries:
+                embedder.encode_queries([query])
+            print(f"  of which query embedding alone: {(time.perf_counter() - t0) * 1000 / len(queries):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
