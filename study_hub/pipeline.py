@@ -72,6 +72,9 @@ def describe(path: Path, raw_meta: DocumentMeta, text: str, catalogs: Catalogs,
     catalog = catalogs.lookup(path) or DocumentMeta()
     declared = raw_meta.merged(catalog)
     meta = parse_metadata(text, title=overrides.title or declared.title).merged(declared).merged(overrides)
+    if not meta.title:  # no title line, catalog or option: the opening words stand in, as a reader would cite it
+        first = text.split("\n", 1)[0].strip()
+        meta = meta.merged(DocumentMeta(title=(first[:30] + "…") if len(first) > 30 else first or path.stem))
     problems = meta.problems()
     if problems:
         raise MetadataError("; ".join(problems))

@@ -127,7 +127,8 @@ def kind_of_title(title: str) -> str | None:
 def parse_metadata(text: str, title: str | None = None) -> DocumentMeta:
     """Metadata stated in the normalised ``text``. ``title`` is the one the file declares, if any."""
     lines = text.split("\n")
-    title = title or (lines[0].strip()[:200] if lines and len(lines[0]) <= 120 else None)
+    # The first line is the title when it is short and something follows it (a one-line file is all text).
+    title = title or (lines[0].strip() if len(lines) > 1 and len(lines[0]) <= 120 else None)
     language = guess_language(text)
     head = "\n".join(lines[:12])
     tail_lines = lines[-6:]

@@ -133,3 +133,18 @@ def test_invalid_override_is_a_failure_not_a_crash(store: DocumentStore, backend
                           DocumentMeta(date="28 April 2021"))
     assert not report.ok and "is not YYYY" in report.failures[0][1]
     assert store.counts() == (0, 0)
+
+
+def test_a_document_without_a_title_line_is_named_by_its_opening_words(
+    store: DocumentStore, backend_settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "untitled"
+    folder.mkdir()
+    (folder / "catalog.jsonl").write_text('{"id": "untitled-1", "title": ""}\n', encoding="utf-8")
+    opening = "郭麐字群伯，号频伽，因右眉全白，又号白眉生，江苏吴江人。清代诗论家、诗人。" * 3
+    (folder / "untitled-1.txt").write_text(opening, encoding="utf-8")
+    report = ingest_paths([folder], store, backend_settings)
+    assert report.ok, report.failures
+    document = store.get_document("untitled-1")
+    assert document.title == opening[:30] + "…"
+    assert document.passages[0].text.startswith("郭麐字群伯")  # the opening line stays text, not a title
