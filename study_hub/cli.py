@@ -274,6 +274,7 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
     """Search the passages. Query syntax: words, "exact wording", -excluded, OR, level:… kind:… year:…"""
     import json
 
+    from study_hub.search.query import QueryError
     from study_hub.search.service import SearchRequest, SearchService
 
     service = SearchService(_store(settings), settings.indexes_dir,
@@ -287,8 +288,12 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
                 filters = {_EVAL_FILTERS[k]: str(v) for k, v in (item.get("filters") or {}).items()}
             except (json.JSONDecodeError, KeyError, AttributeError) as exc:
                 raise click.UsageError(f"{queries.name}:{number}: not a query line ({exc})") from exc
-            response = service.search(SearchRequest(item["query"], limit=options["limit"], facets=False,
-                                                    mode=options["mode"], **filters))
+            try:
+                response = service.search(SearchRequest(item.get("query") or "", limit=options["limit"],
+                                                        facets=False, mode=options["mode"], **filters))
+            except QueryError as exc:  # one bad query (empty, malformed) must not stop the batch
+                click.echo(json.dumps({"id": item.get("id"), "results": [], "error": str(exc)}, ensure_ascii=False))
+                continue
             click.echo(json.dumps({"id": item.get("id"), "results": [_hit_json(h) for h in response.results]},
                                   ensure_ascii=False))
         return

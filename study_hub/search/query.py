@@ -78,6 +78,8 @@ KIND_ALIASES = {
 }
 LANGUAGE_ALIASES = {"zh": "zh", "中文": "zh", "chinese": "zh", "en": "en", "英文": "en", "english": "en"}
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "”": "”"}
+# Closers accepted for each opener: people mix Chinese and ASCII quotes (“…" or "…”) without noticing.
+_CLOSERS = {'"': '"”', "“": '”"', "”": '”"', "「": "」", "『": "』"}
 _SPACE = " \t\r\n\u3000"
 _YEAR_RANGE = re.compile(r"^(\d{4})?\s*(?:\.\.|-|~|～|至|到)\s*(\d{4})?$")
 _MAX_QUERY_CHARS = 1000
@@ -104,9 +106,10 @@ def _lex(query: str) -> list[_Item]:
             negated, i = True, i + 1
         if query[i] in _QUOTES:
             close = _QUOTES[query[i]]
-            end = query.find(close, i + 1)
-            if end < 0 and query[i] in "“”":
-                end = query.find("“", i + 1)  # some keyboards type “ twice
+            ends = [e for e in (query.find(c, i + 1) for c in _CLOSERS[query[i]]) if e >= 0]
+            if not ends and query[i] in "“”":
+                ends = [e for e in (query.find("“", i + 1),) if e >= 0]  # some keyboards type “ twice
+            end = min(ends) if ends else -1
             if end < 0:
                 raise QueryError(f"the quote opened at position {i + 1} is not closed: add a closing quote "
                                  f"{close} after the exact wording you want")

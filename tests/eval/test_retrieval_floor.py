@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,9 @@ def _indexed_corpus(tmp_path_factory, shared_corpus: Path, encoder=None) -> Sear
     settings = Settings(home=tmp_path_factory.mktemp("eval-home"))
     store = open_store(settings)
     assert ingest_paths([shared_corpus / "docs"], store, settings).ok
-    build_indexes(store, settings.indexes_dir, encoder=encoder, cache_dir=settings.vector_cache_dir)
+    # STUDY_HUB_TEST_VECTOR_CACHE reuses vectors between runs (they are keyed by model and text).
+    cache = Path(os.environ.get("STUDY_HUB_TEST_VECTOR_CACHE") or settings.vector_cache_dir)
+    build_indexes(store, settings.indexes_dir, encoder=encoder, cache_dir=cache)
     return SearchService(store, settings.indexes_dir, encoder=encoder)
 
 
@@ -69,6 +72,6 @@ def test_hybrid_floor(tmp_path_factory, shared_corpus, dev_queries, scorer, embe
     metrics = _metrics(service, dev_queries, "hybrid", scorer)
     for category in ("keyword", "exact", "filtered"):
         assert metrics[category]["R@10"] == 1.0, (category, metrics[category])
-    assert metrics["paraphrase"]["R@10"] >= 0.8, metrics["paraphrase"]
-    assert metrics["english"]["R@10"] >= 0.5, metrics["english"]
-    assert metrics["ALL"]["R@10"] >= 0.85, metrics["ALL"]
+    assert metrics["paraphrase"]["R@10"] >= 0.7, metrics["paraphrase"]  # measured 0.80
+    assert metrics["english"]["R@10"] >= 0.75, metrics["english"]  # measured 1.00
+    assert metrics["ALL"]["R@10"] >= 0.9, metrics["ALL"]  # measured 0.93

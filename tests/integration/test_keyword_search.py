@@ -148,10 +148,10 @@ def test_bad_requests_raise_query_errors(service, request_) -> None:
 
 
 def test_cli_json_and_batch_run_format(corpus_home: Settings, tmp_path: Path) -> None:
-    env = {**os.environ, "STUDY_HUB_HOME": str(corpus_home.home)}
+    env = {**os.environ, "STUDY_HUB_HOME": str(corpus_home.home), "STUDY_HUB_SEMANTIC": "false"}
     command = [sys.executable, "-c", "from study_hub.cli import run; run()", "search"]
-    result = subprocess.run([*command, "街乡吹哨", "--json", "--limit", "3"], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = subprocess.run([*command, "街乡吹哨", "--json", "--limit", "3", "--mode", "keyword"],
+                            capture_output=True, text=True, env=env, timeout=120)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 0 and len(lines) == 3
     assert {"passage_id", "doc_id", "title", "heading_path", "text", "score"} <= set(lines[0])
@@ -159,11 +159,12 @@ def test_cli_json_and_batch_run_format(corpus_home: Settings, tmp_path: Path) ->
     queries.write_text(json.dumps({"id": "q1", "query": "物业管理", "filters": {"level": "municipal"}},
                                   ensure_ascii=False) + "\n" + json.dumps({"id": "q2", "query": '"接诉即办"',
                                                                            "filters": {"doc_kind": "regulation"}})
-                       + "\n", encoding="utf-8")
-    batch = subprocess.run([*command, "--queries", str(queries)], capture_output=True, text=True, env=env,
-                           timeout=120)
+                       + "\n" + json.dumps({"id": "q3", "query": ""}) + "\n", encoding="utf-8")
+    batch = subprocess.run([*command, "--queries", str(queries), "--mode", "keyword"], capture_output=True,
+                           text=True, env=env, timeout=120)
     runs = [json.loads(line) for line in batch.stdout.splitlines()]
-    assert [r["id"] for r in runs] == ["q1", "q2"]
+    assert [r["id"] for r in runs] == ["q1", "q2", "q3"]
+    assert runs[2]["results"] == [] and "type some words" in runs[2]["error"]  # one bad line, the batch goes on
     assert runs[0]["results"] and all(r["level"] == "municipal" for r in runs[0]["results"])
     assert all(r["kind"] == "regulation" for r in runs[1]["results"])
     bad = subprocess.run([*command, '"未闭合'], capture_output=True, text=True, env=env, timeout=120)
@@ -228,7 +229,7 @@ def test_killed_build_leaves_the_previous_generation_serving(corpus_home: Settin
     shutil.copytree(corpus_home.home, home, symlinks=True)
     settings = Settings(home=home)
     before = current_generation(settings.indexes_dir)
-    env = {**os.environ, "STUDY_HUB_HOME": str(home)}
+    env = {**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "false"}
     for _ in range(2):
         builder = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "index", "build"],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

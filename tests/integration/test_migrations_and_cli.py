@@ -29,7 +29,8 @@ def _cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, "-c", "from study_hub.cli import run; run()", *args],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "STUDY_HUB_HOME": str(home), **env},
+        # Keyword-only: these tests are about the command line, not the (slow) embedding model.
+        env={**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "false", **env},
     )
 
 

@@ -59,3 +59,8 @@ def test_any_text_parses_or_explains(query: str) -> None:
         parse_query(query)
     except QueryError as error:
         assert str(error)
+
+
+def test_mixed_chinese_and_ascii_quotes_close_each_other() -> None:
+    assert parse_query('“吾为国家守尔，后当献于上。"这句话').groups[0] == (Clause("吾为国家守尔，后当献于上。", exact=True),)
+    assert parse_query('"小事不出村”').groups == ((Clause("小事不出村", exact=True),),)
