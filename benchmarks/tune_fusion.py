@@ -18,8 +18,9 @@ from pathlib import Path
 
 from study_hub.config import Settings
 from study_hub.embedding.encoder import Embedder
+from study_hub.ingest.metadata import guess_language
 from study_hub.search.fusion import RankedList, weighted_rrf
-from study_hub.search.query import parse_query
+from study_hub.search.query import QueryError, parse_query
 from study_hub.search.service import SearchRequest, SearchService, analyze
 from study_hub.store import open_store
 
@@ -31,6 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--queries", type=Path, default=REPO.parent / "shared" / "eval" / "policy" / "dev.jsonl")
+    parser.add_argument("--semantic", default="0.5,1,1.5,2", help="semantic weights to try")
+    parser.add_argument("--full", default="0.5,1,2,3", help="weights of the all-words keyword list")
+    parser.add_argument("--partial", default="0,0.25,0.5,1", help="weights of the some-words keyword list")
+    parser.add_argument("--k", default="10,30,60")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("score", REPO.parent / "shared" / "eval" / "score.py")
     scorer = importlib.util.module_from_spec(spec)
@@ -44,15 +49,19 @@ def main() -> None:
     pools = []
     for query in queries:
         request = SearchRequest(query["query"], **{FILTERS[k]: str(v) for k, v in (query.get("filters") or {}).items()})
-        parsed = parse_query(request.q)
+        try:
+            parsed = parse_query(request.q)
+        except QueryError:
+            pools.append((query, None))
+            continue
         analyzed = analyze(parsed, service.analyzer, service.synonyms)
         filters = service.filters_for(parsed, request)
-        if analyzed.query.phrases:
-            pools.append((query, None))  # exact wording is not fused
-            continue
         text = " ".join(c.text for g in parsed.groups for c in g)
+        if analyzed.query.phrases or guess_language(text) == "en":
+            pools.append((query, None))  # exact wording is not fused; English questions have their own path
+            continue
         vector = service.encoder.encode_queries([text])[0]
-        semantic = [pid for pid, _ in service._semantic_ranking(current.semantic, vector, text, filters, 100)]
+        semantic = [hit.passage_id for hit in current.semantic.search(vector, filters, limit=100)]
         full, partial, _ = service._keyword_pool(current.keyword, analyzed, filters, 100, False)
         pools.append((query, (semantic, [p for p, _ in full], [p for p, _ in full + partial])))
     texts = {}
@@ -60,12 +69,18 @@ def main() -> None:
         if pool:
             for pid, (passage, document) in service.store.passages_by_id({p for lst in pool for p in lst}).items():
                 texts[pid] = {"doc_id": document.id, "text": passage.text}
-    exact_scores = [scorer.score_query(q, [
-        {"doc_id": h.doc_id, "text": h.text} for h in service.search(SearchRequest(q["query"], limit=10)).results])
-        for q, pool in pools if pool is None]
+    def fixed(query):  # the queries that do not go through this fusion, scored as the service answers them
+        try:
+            hits = service.search(SearchRequest(query["query"], limit=10)).results
+        except QueryError:
+            hits = []
+        return scorer.score_query(query, [{"doc_id": h.doc_id, "text": h.text} for h in hits])
+
+    exact_scores = [fixed(q) for q, pool in pools if pool is None]
 
     results = []
-    grid = itertools.product([0.5, 1.0, 1.5, 2.0], [0.5, 1.0, 2.0, 3.0], [0.0, 0.25, 0.5, 1.0], [10, 30, 60])
+    grid = itertools.product(*([float(v) for v in values.split(",")]
+                               for values in (args.semantic, args.full, args.partial, args.k)))
     for semantic_w, full_w, partial_w, k in grid:
         rows = list(exact_scores)
         by_category: dict[str, list] = {}
