@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +28,6 @@ from study_hub.errors import StudyHubError
 MANIFEST = "manifest.json"
 CURRENT = "current"
 KEEP_PREVIOUS = 1  # generations kept besides the current one (a server may still be reading it)
-
-
-class IndexMissingError(StudyHubError):
-    pass
 
 
 class BuildLockedError(StudyHubError):
@@ -135,12 +130,3 @@ def new_generation(root: Path, *, copy_from: Path | None = None) -> Iterator[Gen
             raise
         if build.folder.exists():  # never published: the caller gave up
             shutil.rmtree(build.folder, ignore_errors=True)
-
-
-def wait_for_generation(root: Path, timeout: float = 10.0) -> Path:
-    deadline = time.monotonic() + timeout
-    while (folder := current_generation(root)) is None:
-        if time.monotonic() > deadline:
-            raise IndexMissingError(f"no index in {root}: run `study-hub index build`")
-        time.sleep(0.1)
-    return folder

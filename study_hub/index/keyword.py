@@ -172,10 +172,6 @@ def write_titles(folder: Path, titles: dict[str, str]) -> None:
                                       encoding="utf-8")
 
 
-def read_titles(folder: Path) -> dict[str, str]:
-    return json.loads((folder / TITLES_FILE).read_text(encoding="utf-8"))["titles"]
-
-
 def build_whoosh(folder: Path, records: Iterable[IndexRecord], *, procs: int = 1) -> int:
     """Write a new whoosh index of ``records`` into ``folder/whoosh``; return the passage count."""
     from whoosh import index

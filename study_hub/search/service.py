@@ -208,10 +208,6 @@ class SearchService:
                     previous.keyword.close()
             return self._current
 
-    def keyword_index(self) -> tuple[WhooshKeywordIndex, str]:
-        current = self.generation()
-        return current.keyword, current.name
-
     def filters_for(self, parsed: ParsedQuery, request: SearchRequest) -> SearchFilters:
         extra = parse_filters(level=request.level, kind=request.kind, issuer=request.issuer, year=request.year,
                               doc=request.doc, doc_number=request.doc_number, language=request.language)
