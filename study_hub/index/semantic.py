@@ -2,8 +2,9 @@
 
 Files in the generation folder: ``vectors.npy`` (float32 [passages, dimension], L2-normalised,
 memory-mapped when searching) and ``vectors.json`` (passage ids in row order with the metadata filters
-need). Vectors come from a cache keyed by the passage text's hash (``VectorCache``), so re-indexing
-encodes only passages whose text is new.
+need). What is encoded is the passage with its document title and heading path (``embedded_text``); vectors
+come from a cache keyed by the hash of that text (``VectorCache``), so re-indexing encodes only passages
+whose text or context is new.
 
 Search is a dot product against every row: ~10 ms per 100 k passages on one core, exact, and it lets
 filters (level, kind, language, year, document) select rows *before* ranking instead of after a top-k cut.
@@ -60,12 +61,23 @@ class VectorCache:
                                  ((key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items))
 
 
+def embedded_text(record: IndexRecord) -> str:
+    """What is encoded for a passage: its document title and heading path, then its text.
+
+    A passage alone often does not say what it is about ("第十五条 本集体经济组织成员…" never names the
+    law); the context line tells the model, as a reader sees it in the document.
+    """
+    context = " > ".join(part for part in (record.title, record.heading) if part)
+    return f"{context}\n{record.text}" if context else record.text
+
+
 def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray],
                   cache: VectorCache, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Write vectors for ``records`` (store order) into ``folder``; encode only what the cache lacks."""
-    keys = [text_key(r.text) for r in records]
+    texts = [embedded_text(r) for r in records]
+    keys = [text_key(t) for t in texts]
     cached = cache.get_many(sorted(set(keys)))
-    missing = sorted({k: r.text for k, r in zip(keys, records, strict=True) if k not in cached}.items())
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
     encoded = 0
     step = 256
     for start in range(0, len(missing), step):

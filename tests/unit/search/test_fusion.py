@@ -19,3 +19,4 @@ def test_interleave_with_shares_and_no_duplicates() -> None:
     assert interleave([["z1", "z2", "z3", "z4"], ["e1", "z1", "e2"]], shares=(2, 1)) == \
         ["z1", "z2", "e1", "z3", "z4", "e2"]
     assert interleave([[], ["a"]]) == ["a"]
+
