@@ -21,6 +21,7 @@ from study_hub.errors import StudyHubError
 from study_hub.index import keyword
 from study_hub.index.exact import ExactIndex
 from study_hub.index.generations import current_generation, new_generation, read_manifest
+from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
 from study_hub.segment.tokens import default_analyzer
 from study_hub.store import DocumentStore
 
@@ -108,7 +109,7 @@ def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None
         counts = build_vectors(folder, list(store.iter_index_records()), encoder.encode_passages, cache, progress)
     finally:
         cache.close()
-    return {**encoder.info, "fingerprint": encoder.fingerprint, **counts}
+    return {**encoder.info, "fingerprint": encoder.fingerprint, "embedded_text": EMBEDDED_TEXT_VERSION, **counts}
 
 
 def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
@@ -157,7 +158,9 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         check_compatible(manifest)
     except IndexMismatchError:
         return build_indexes(store, root, **rebuild)
-    vectors_stale = encoder is not None and (manifest.get("semantic") or {}).get("fingerprint") != encoder.fingerprint
+    built = manifest.get("semantic") or {}
+    vectors_stale = encoder is not None and (built.get("fingerprint"), built.get("embedded_text")) != (
+        encoder.fingerprint, EMBEDDED_TEXT_VERSION)
 
     fingerprints = store.document_fingerprints()
     indexed: dict[str, str] = manifest.get("documents", {})

@@ -26,6 +26,8 @@ from study_hub.index.keyword import SearchFilters
 
 VECTORS = "vectors.npy"
 ROWS = "vectors.json"
+# Bump when what ``embedded_text`` encodes changes: every generation's vectors are then rebuilt.
+EMBEDDED_TEXT_VERSION = "title+heading+text/1"
 
 
 def text_key(text: str) -> str:

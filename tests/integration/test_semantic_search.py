@@ -12,6 +12,7 @@ import pytest
 from study_hub.config import Settings
 from study_hub.index.builder import IndexMismatchError, build_indexes, update_indexes
 from study_hub.index.generations import MANIFEST, current_generation, read_manifest
+from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import open_store
@@ -77,6 +78,7 @@ def test_manifest_records_the_model(semantic_home, embedder) -> None:
     assert semantic["fingerprint"] == embedder.fingerprint and semantic["dimension"] == 384
     assert semantic["converter_version"] and semantic["prompts"]["query"] == "query: "
     assert semantic["passages"] == store.counts()[1]
+    assert semantic["embedded_text"] == EMBEDDED_TEXT_VERSION
 
 
 def test_semantic_mode_finds_meaning_and_filters_before_ranking(semantic_home, embedder) -> None:
@@ -138,3 +140,12 @@ def test_vectors_are_cached_by_text_and_a_model_change_is_refused(semantic_home,
                           cache_dir=settings.vector_cache_dir).mode == "incremental"
     assert SearchService(store, settings.indexes_dir, encoder=embedder).search(
         SearchRequest("物业", mode="semantic")).results
+    # Vectors made from other text (an older embedded_text) are rebuilt by the next update, from the cache.
+    folder = current_generation(settings.indexes_dir)
+    manifest = read_manifest(folder)
+    manifest["semantic"]["embedded_text"] = "text-only/0"
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert update_indexes(store, settings.indexes_dir, encoder=embedder,
+                          cache_dir=settings.vector_cache_dir).mode == "incremental"
+    assert read_manifest(current_generation(settings.indexes_dir))["semantic"]["embedded_text"] == \
+        EMBEDDED_TEXT_VERSION
