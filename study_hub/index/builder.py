@@ -34,6 +34,7 @@ class PassageEncoder(Protocol):
     info: dict[str, Any]
     fingerprint: str
     dimension: int
+    chunk_size: int  # texts per encode call; the vector cache is saved after each
 
     def encode_passages(self, texts: list[str]) -> Any: ...
 PARALLEL_FROM = 4000  # passages; below this a second process costs more than it gives
@@ -106,7 +107,8 @@ def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None
     assert cache_dir is not None, "a vector cache folder comes with an encoder"
     cache = VectorCache(cache_dir, encoder.fingerprint, encoder.dimension)
     try:
-        counts = build_vectors(folder, list(store.iter_index_records()), encoder.encode_passages, cache, progress)
+        counts = build_vectors(folder, list(store.iter_index_records()), encoder.encode_passages, cache, progress,
+                               chunk=encoder.chunk_size)
     finally:
         cache.close()
     return {**encoder.info, "fingerprint": encoder.fingerprint, "embedded_text": EMBEDDED_TEXT_VERSION, **counts}

@@ -74,21 +74,21 @@ def embedded_text(record: IndexRecord) -> str:
 
 
 def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray],
-                  cache: VectorCache, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+                  cache: VectorCache, progress: Callable[[int, int], None] | None = None,
+                  chunk: int = 256) -> dict[str, int]:
     """Write vectors for ``records`` (store order) into ``folder``; encode only what the cache lacks."""
     texts = [embedded_text(r) for r in records]
     keys = [text_key(t) for t in texts]
     cached = cache.get_many(sorted(set(keys)))
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
     encoded = 0
-    step = 256
-    for start in range(0, len(missing), step):
-        chunk = missing[start:start + step]
-        vectors = encode([text for _, text in chunk])
-        fresh = list(zip((key for key, _ in chunk), vectors, strict=True))
+    for start in range(0, len(missing), chunk):
+        part = missing[start:start + chunk]
+        vectors = encode([text for _, text in part])
+        fresh = list(zip((key for key, _ in part), vectors, strict=True))
         cache.put_many(fresh)
         cached.update(fresh)
-        encoded += len(chunk)
+        encoded += len(part)
         if progress:
             progress(encoded, len(missing))
     matrix = np.zeros((len(records), cache.dimension), dtype=np.float32)

