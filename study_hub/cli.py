@@ -241,6 +241,23 @@ def db_upgrade(settings: Settings) -> None:
     click.echo(f"schema at revision {current_revision(engine)} ({_safe_url(settings)})")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the site and the JSON API (pages at /, API at /api, its documentation at /docs)."""
+    import uvicorn
+
+    from study_hub.webapp import create_app
+
+    app = create_app(settings)
+    documents, passages = app.state.context.store.counts()
+    click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ "
+               f"(search by meaning {'on' if app.state.context.encoder else 'off'})")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
 def run() -> None:
     """Entry point that turns expected errors into a message and exit code 2 instead of a traceback."""
     try:

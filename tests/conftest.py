@@ -93,3 +93,35 @@ def embedder(models_dir):
     from study_hub.embedding.encoder import Embedder
 
     return Embedder("builtin", models_dir)
+
+
+# One document per level on neighbouring subjects (property management), so cross-level tracing has
+# something to find; small enough to encode in seconds.
+SEMANTIC_DOCS = [
+    "central-reg-property-management-2018",
+    "provincial-reg-beijing-property-2024",
+    "municipal-reg-qingdao-property-2021",
+    "district-news-yingze-special-action-scheduling-meeting",
+]
+
+
+@pytest.fixture(scope="session")
+def semantic_home(tmp_path_factory, embedder) -> tuple[Settings, DocumentStore]:
+    """A home with SEMANTIC_DOCS ingested and both indexes built (keyword and vectors). Do not modify it."""
+    import shutil
+
+    from study_hub.index.builder import build_indexes
+    from study_hub.pipeline import ingest_paths
+
+    home = tmp_path_factory.mktemp("semantic-home")
+    settings = Settings(home=home)
+    store = open_store(settings)
+    docs = home / "docs"
+    docs.mkdir()
+    for name in SEMANTIC_DOCS:
+        shutil.copy(SHIPPED_CORPUS / "docs" / f"{name}.txt", docs)
+    shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", home / "catalog.jsonl")
+    assert ingest_paths([docs], store, settings).ok
+    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=settings.vector_cache_dir)
+    assert report.passages == store.counts()[1]
+    return settings, store

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 from study_hub.domain import LEVELS
 from study_hub.errors import NotFoundError, StudyHubError
@@ -77,7 +79,7 @@ class SearchHit:
 
     @property
     def url(self) -> str:
-        return f"/documents/{self.doc_id}#p-{self.passage_id}"
+        return f"/documents/{quote(self.doc_id, safe='')}#p-{quote(self.passage_id, safe='')}"
 
 
 @dataclass
@@ -278,7 +280,7 @@ class SearchService:
         total, partial_from, facets = found.total, None, found.facets
         if found.total < offset + request.limit and len(analyzed.query.required) > 1 and sort == "relevance":
             full, partial, relaxed = self._keyword_pool(index, analyzed, filters, offset + request.limit,
-                                                        request.facets)
+                                                        request.facets, strict=found if offset == 0 else None)
             combined = [(pid, score, ("keyword",)) for pid, score in full + partial]
             hits, total, partial_from, facets = combined[offset:offset + request.limit], relaxed.total, len(full), \
                 relaxed.facets
@@ -286,9 +288,13 @@ class SearchService:
 
     @staticmethod
     def _keyword_pool(index: WhooshKeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
-                      facets: bool) -> tuple[list, list, KeywordResults]:
-        """Full matches (every word) then partial ones (some words), up to ``size`` in all."""
-        strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets)
+                      facets: bool, strict: KeywordResults | None = None) -> tuple[list, list, KeywordResults]:
+        """Full matches (every word) then partial ones (some words), up to ``size`` in all.
+
+        ``strict``: the full-match search's first ``size`` results, when the caller already has them.
+        """
+        if strict is None:
+            strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets)
         full = strict.hits
         if len(full) >= size or len(analyzed.query.required) < 2:
             return full, [], strict
@@ -354,6 +360,17 @@ class SearchService:
         by_id = {pid: (pid, round(score, 6), rankers) for side in sides for pid, score, rankers in side}
         order = interleave([[pid for pid, _, _ in side] for side in sides], shares=(2, 1))
         return [by_id[pid] for pid in order]
+
+    def highlighter(self, q: str) -> Callable[[str], list[tuple[int, int]]]:
+        """Where the words of the query ``q`` occur in a text (the reader marks a search's words in a document).
+
+        A query that does not parse marks nothing: the reader must open whatever link brought a person there.
+        """
+        try:
+            analyzed = analyze(parse_query(q), self.analyzer, self.synonyms)
+        except QueryError:
+            return lambda text: []
+        return lambda text: match_spans(text, analyzed.terms, analyzed.phrases, self.analyzer)
 
     def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
         """Cross-level tracing: the passages most like this one in documents of each other level."""

@@ -130,7 +130,7 @@ class DocumentStore:
             query = query.where(Document.issuer.contains(where.issuer))
         if where.year:
             query = query.where(Document.date.startswith(f"{where.year:04d}"))
-        query = query.order_by(Document.date.desc().nulls_last(), Document.id)
+        query = query.options(defer(Document.text)).order_by(Document.date.desc().nulls_last(), Document.id)
         with self.sessions() as session:
             documents = list(session.scalars(query))
             for document in documents:
@@ -204,6 +204,23 @@ class DocumentStore:
             ).all()
             session.expunge_all()
             return {passage.id: (passage, document) for passage, document in rows}
+
+    def passage_in_context(self, passage_id: str) -> tuple[PassageRow, Document, PassageRow | None,
+                                                           PassageRow | None]:
+        """A passage, its document (without the text) and the passages before and after it in reading order."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(PassageRow, Document).join(Document, Document.id == PassageRow.document_id)
+                .options(defer(Document.text)).where(PassageRow.id == passage_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no passage with id {passage_id!r}")
+            passage, document = row
+            neighbours = {p.ordinal: p for p in session.scalars(
+                select(PassageRow).where(PassageRow.document_id == document.id,
+                                         PassageRow.ordinal.in_((passage.ordinal - 1, passage.ordinal + 1))))}
+            session.expunge_all()
+            return passage, document, neighbours.get(passage.ordinal - 1), neighbours.get(passage.ordinal + 1)
 
     def document_ids_where(self, *, issuer: str | None = None, doc_number: str | None = None,
                            doc_id: str | None = None) -> set[str]:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from study_hub.config import Settings
 from study_hub.index.builder import IndexMismatchError, build_indexes, update_indexes
 from study_hub.index.generations import MANIFEST, current_generation, read_manifest
 from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
-from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
-from study_hub.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = [  # one document per level, on neighbouring subjects, so cross-level tracing has something to find
-    "central-reg-property-management-2018",
-    "provincial-reg-beijing-property-2024",
-    "municipal-reg-qingdao-property-2021",
-    "district-news-yingze-special-action-scheduling-meeting",
-]
 TEXTS = ["基层治理是国家治理的基石，统筹推进乡镇（街道）和城乡社区治理。", "小区没有物业公司怎么管",
          "How long is the term of a villagers' committee?", "5～10年内，ＡＢＣ全角字母①②"]
 
@@ -68,22 +58,6 @@ def test_known_paraphrases_rank_their_passage_first(embedder) -> None:
     for question, expected in questions.items():
         scores = vectors @ embedder.encode_queries([question])[0]
         assert int(np.argmax(scores)) == expected, question
-
-
-@pytest.fixture(scope="module")
-def semantic_home(tmp_path_factory, embedder):
-    home = tmp_path_factory.mktemp("semantic-home")
-    settings = Settings(home=home)
-    store = open_store(settings)
-    docs = home / "docs"
-    docs.mkdir()
-    for name in DOCS:
-        shutil.copy(REPO / "corpus" / "docs" / f"{name}.txt", docs)
-    shutil.copy(REPO / "corpus" / "catalog.jsonl", docs.parent / "catalog.jsonl")
-    assert ingest_paths([docs], store, settings).ok
-    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=settings.vector_cache_dir)
-    assert report.passages == store.counts()[1]
-    return settings, store
 
 
 def test_manifest_records_the_model(semantic_home, embedder) -> None:

@@ -1,0 +1,117 @@
+"""``create_app(settings)``: the FastAPI app, its services, error handling, static files and templates."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from study_hub import __version__
+from study_hub.config import REPO_ROOT, Settings
+from study_hub.errors import NotFoundError, StudyHubError
+from study_hub.index.builder import IndexMismatchError
+from study_hub.search.query import QueryError
+from study_hub.search.service import IndexNotBuiltError, SearchService
+from study_hub.store import open_store
+from study_hub.webapp import api, pages
+from study_hub.webapp.context import AppContext
+
+log = logging.getLogger(__name__)
+WEB_DIR = REPO_ROOT / "web"
+_FROM_SETTINGS: Any = object()
+
+# error class -> (HTTP status, short code); the message is the error's own, written for a person
+_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (QueryError, 400, "bad_request"),
+    (NotFoundError, 404, "not_found"),
+    (IndexNotBuiltError, 503, "index_not_built"),
+    (IndexMismatchError, 503, "index_not_built"),
+    (StudyHubError, 400, "bad_request"),
+]
+
+
+def load_encoder(settings: Settings):
+    """The embedding model when search by meaning is on; None (keyword search only) if it cannot load."""
+    if not settings.semantic:
+        return None
+    from study_hub.embedding.encoder import Embedder
+
+    try:
+        return Embedder(settings.embedding_model, settings.models_dir)
+    except StudyHubError as exc:
+        log.error("search by meaning is off: %s", exc)
+        return None
+
+
+def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTINGS) -> FastAPI:
+    """The app on ``settings`` (the environment's by default).
+
+    ``encoder``: an ``Embedder`` to share (tests pass theirs), or None for keyword search only; by default it
+    is loaded from the settings. The search service follows ``indexes/current``, so a newly built index
+    generation is served without a restart.
+    """
+    settings = settings or Settings()
+    store = open_store(settings)
+    if encoder is _FROM_SETTINGS:
+        encoder = load_encoder(settings)
+    context = AppContext(settings=settings, store=store,
+                         search=SearchService(store, settings.indexes_dir, encoder=encoder), encoder=encoder)
+
+    app = FastAPI(title="study_hub", version=__version__,
+                  description="Search and read the original texts of policy documents.")
+    app.state.context = context
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path in ("/openapi.json", "/docs")
+
+
+def _problem(status: int, code: str, message: str, details: list | None = None) -> JSONResponse:
+    body = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def study_hub_error(request: Request, exc: Exception) -> Response:
+        status, code = next((s, c) for cls, s, c in _ERRORS if isinstance(exc, cls))
+        if _wants_json(request):
+            return _problem(status, code, str(exc))
+        return pages.error_page(request, status, str(exc))
+
+    for cls, _, _ in _ERRORS:
+        app.add_exception_handler(cls, study_hub_error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"where": ".".join(str(p) for p in error.get("loc", ())), "problem": error.get("msg", "")}
+                   for error in exc.errors()]
+        message = "; ".join(f"{d['where']}: {d['problem']}" for d in details) or "invalid request"
+        if _wants_json(request):
+            return _problem(422, "validation", message, details)
+        return pages.error_page(request, 400, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if _wants_json(request):
+            return _problem(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
+        return pages.error_page(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        if _wants_json(request):
+            return _problem(500, "internal", "something went wrong on the server; it has been logged")
+        return pages.error_page(request, 500, "")

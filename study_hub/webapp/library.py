@@ -1,0 +1,119 @@
+"""What the API and the pages both show, built once from the store and the search service.
+
+Views stay thin (validate → call one of these → present), so a rule about what is shown lives here once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from study_hub.errors import StudyHubError
+from study_hub.search.highlight import mark_html
+from study_hub.search.service import SearchHit, SearchRequest
+from study_hub.store import DocumentFilter
+from study_hub.webapp import reading, schemas
+from study_hub.webapp.context import AppContext
+
+FACETS = ("level", "kind", "issuer", "year")
+
+
+def hit(found: SearchHit) -> schemas.Hit:
+    return schemas.Hit(
+        passage_id=found.passage_id, doc_id=found.doc_id, title=found.title, doc_number=found.doc_number,
+        level=found.level, kind=found.kind, issuer=found.issuer, date=found.date, heading_path=found.heading_path,
+        text=found.text, snippet=found.snippet, score=found.score, url=found.url, rankers=list(found.rankers))
+
+
+def search(ctx: AppContext, request: SearchRequest) -> schemas.SearchResults:
+    response = ctx.search.search(request)
+    return schemas.SearchResults(
+        query=response.query, mode=response.mode, total=response.total, page=response.page, limit=response.limit,
+        partial_from=response.partial_from, took_ms=response.took_ms, generation=response.generation,
+        results=[hit(h) for h in response.results], facets=response.facets)
+
+
+def summary(document) -> schemas.DocumentSummary:
+    return schemas.DocumentSummary(
+        doc_id=document.id, title=document.title, doc_number=document.doc_number, level=document.level,
+        kind=document.kind, issuer=document.issuer, date=document.date, language=document.language,
+        passage_count=document.passage_count, char_count=document.char_count,
+        url=reading.document_url(document.id))
+
+
+def _facets(documents) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter] = {name: Counter() for name in FACETS}
+    for document in documents:
+        for name, value in (("level", document.level), ("kind", document.kind), ("issuer", document.issuer),
+                            ("year", (document.date or "")[:4])):
+            if value:
+                counts[name][value] += 1
+    return {name: dict(sorted(c.items(), key=lambda item: (-item[1], item[0]))) for name, c in counts.items()}
+
+
+def documents(ctx: AppContext, where: DocumentFilter, page: int = 1, limit: int = 50) -> schemas.DocumentList:
+    found = ctx.store.list_documents(where)
+    shown = found[(page - 1) * limit: page * limit]
+    return schemas.DocumentList(total=len(found), page=page, limit=limit, documents=[summary(d) for d in shown],
+                                facets=_facets(found))
+
+
+def _passage(passage, doc_id: str) -> schemas.Passage:
+    return schemas.Passage(passage_id=passage.id, ordinal=passage.ordinal, heading_path=passage.heading_path,
+                           char_start=passage.char_start, char_end=passage.char_end, text=passage.text,
+                           url=reading.passage_url(doc_id, passage.id))
+
+
+def _outline(nodes: list[reading.OutlineNode]) -> list[schemas.OutlineNode]:
+    return [schemas.OutlineNode(heading=n.heading, passage_id=n.passage_id, children=_outline(n.children))
+            for n in nodes]
+
+
+def document(ctx: AppContext, doc_id: str) -> tuple[schemas.DocumentDetail, object]:
+    """The document with its passages and outline (and the stored row, for the reader's citations)."""
+    row = ctx.store.get_document(doc_id)
+    detail = schemas.DocumentDetail(
+        **summary(row).model_dump(), dates=row.dates or {}, source_format=row.source_format, encoding=row.encoding,
+        outline=_outline(reading.outline(row.passages)), passages=[_passage(p, row.id) for p in row.passages])
+    return detail, row
+
+
+@dataclass
+class ReaderPassage:
+    """A passage as the reader shows it: HTML with the search's words marked, heading lines set apart."""
+    passage: schemas.Passage
+    html_lines: list[tuple[bool, str]]  # (is a heading line, HTML)
+    citation: str
+
+
+def reader_passages(ctx: AppContext, detail: schemas.DocumentDetail, row, q: str = "") -> list[ReaderPassage]:
+    marks = ctx.search.highlighter(q) if q.strip() else (lambda text: [])
+    shown = []
+    for passage in detail.passages:
+        headings = set(reading.heading_parts(passage.heading_path))
+        lines, offset = [], 0
+        spans = marks(passage.text)
+        for line in passage.text.split("\n"):
+            local = [(max(s, offset) - offset, min(e, offset + len(line)) - offset) for s, e in spans
+                     if s < offset + len(line) and e > offset]
+            lines.append((line.strip() in headings, mark_html(line, local)))
+            offset += len(line) + 1
+        shown.append(ReaderPassage(passage, lines, reading.citation(row, passage.heading_path)))
+    return shown
+
+
+def passage(ctx: AppContext, passage_id: str, per_level: int = 3) -> schemas.PassageDetail:
+    row, document_row, before, after = ctx.store.passage_in_context(passage_id)
+    related: dict[str, list[schemas.Hit]] = {}
+    available = ctx.health_of_semantic()
+    if available:
+        try:
+            related = {level: [hit(h) for h in hits]
+                       for level, hits in ctx.search.related(passage_id, per_level).items()}
+        except StudyHubError:  # the passage is newer than the index: nothing to trace yet
+            available = False
+    return schemas.PassageDetail(
+        **_passage(row, document_row.id).model_dump(), doc_id=document_row.id, document=summary(document_row),
+        citation=reading.citation(document_row, row.heading_path),
+        previous=_passage(before, document_row.id) if before else None,
+        next=_passage(after, document_row.id) if after else None, related=related, related_available=available)

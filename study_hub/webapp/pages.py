@@ -1,0 +1,131 @@
+"""The pages people use: search, the document reader, a passage with its related passages, the library.
+
+Server-rendered from ``web/templates``; the same ``library`` functions as the JSON API produce what they show.
+Query strings are read leniently here: a bad value shows the page with a message, never a bare error.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from study_hub.config import REPO_ROOT
+from study_hub.domain import KINDS, LEVELS
+from study_hub.search.query import QueryError
+from study_hub.search.service import MAX_PAGE, MODES, IndexNotBuiltError, SearchRequest
+from study_hub.store import DocumentFilter
+from study_hub.webapp import library, reading
+from study_hub.webapp.context import Ctx
+from study_hub.webapp.i18n import language_of, translator
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=REPO_ROOT / "web" / "templates")
+SEARCH_FIELDS = ("q", "mode", "level", "kind", "issuer", "year", "sort")
+PAGE_SIZE = 10
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    language = language_of(request)
+    response = templates.TemplateResponse(request, template, {
+        "t": translator(language), "lang": language, "levels": LEVELS, "kinds": KINDS,
+        "other_language_url": _with_params(request, lang="en" if language == "zh" else "zh"), **values,
+    }, status_code=status)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie("lang", language, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _with_params(request: Request, **changes) -> str:
+    params = dict(request.query_params)
+    params.update({k: v for k, v in changes.items() if v is not None})
+    return f"{request.url.path}?{urlencode({k: v for k, v in params.items() if v not in ('', None)})}"
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return min(max(int(value or 1), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, ctx: Ctx) -> Response:
+    form = {name: request.query_params.get(name, "").strip() for name in SEARCH_FIELDS}
+    form["mode"] = form["mode"] if form["mode"] in MODES else "hybrid"
+    form["sort"] = form["sort"] if form["sort"] in ("relevance", "date") else "relevance"
+    page = _page_number(request.query_params.get("page"))
+    results, error, status = None, None, 200
+    filtered = any(form[name] for name in ("level", "kind", "issuer", "year"))
+    if form["q"] or filtered:
+        try:
+            results = library.search(ctx, SearchRequest(
+                q=form["q"][:1000], mode=form["mode"], level=form["level"] or None, kind=form["kind"] or None,
+                issuer=form["issuer"] or None, year=form["year"] or None, sort=form["sort"], page=page,
+                limit=PAGE_SIZE))
+        except QueryError as exc:
+            error, status = str(exc), 400
+        except IndexNotBuiltError as exc:
+            error, status = str(exc), 503
+
+    def link(**changes) -> str:  # the same search with some parameters changed; a new filter starts at page 1
+        params = {**form, "page": "", **changes}
+        return "/search?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    pages = math.ceil(results.total / PAGE_SIZE) if results else 0
+    return render(request, "search.html", status=status, form=form, results=results, error=error, page=page,
+                  pages=min(pages, MAX_PAGE), link=link, filtered=filtered,
+                  semantic=ctx.health_of_semantic(), reader_link=lambda hit: _reader_link(hit, form["q"]))
+
+
+def _reader_link(hit, q: str) -> str:
+    base = reading.document_url(hit.doc_id)
+    return f"{base}?{urlencode({'q': q})}#p-{hit.passage_id}" if q else hit.url
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def library_page(request: Request, ctx: Ctx) -> Response:
+    params = request.query_params
+    level = params.get("level") if params.get("level") in LEVELS else None
+    kind = params.get("kind") if params.get("kind") in KINDS else None
+    issuer = (params.get("issuer") or "").strip()[:200] or None
+    year_text = params.get("year") or ""
+    year = int(year_text) if year_text.isdigit() and 1900 <= int(year_text) <= 2100 else None
+    page = _page_number(params.get("page"))
+    listing = library.documents(ctx, DocumentFilter(level=level, kind=kind, issuer=issuer, year=year), page, 50)
+    chosen = {"level": level or "", "kind": kind or "", "issuer": issuer or "", "year": str(year or "")}
+
+    def link(**changes) -> str:
+        merged = {**chosen, "page": "", **changes}
+        return "/documents?" + urlencode({k: v for k, v in merged.items() if v})
+
+    return render(request, "library.html", listing=listing, chosen=chosen, link=link,
+                  pages=math.ceil(listing.total / listing.limit), page=page)
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse)
+def reader_page(request: Request, ctx: Ctx, doc_id: str) -> Response:
+    q = (request.query_params.get("q") or "")[:1000]
+    detail, row = library.document(ctx, doc_id)
+    return render(request, "document.html", document=detail, passages=library.reader_passages(ctx, detail, row, q),
+                  q=q, semantic=ctx.health_of_semantic(), citation=reading.citation(row))
+
+
+@router.get("/passages/{passage_id}", response_class=HTMLResponse)
+def passage_page(request: Request, ctx: Ctx, passage_id: str) -> Response:
+    return render(request, "passage.html", passage=library.passage(ctx, passage_id))
+
+
+@router.get("/p/{passage_id}")
+def passage_short_link(ctx: Ctx, passage_id: str) -> Response:
+    """A short, stable link to a passage: where it is in its document now."""
+    passage, document, _, _ = ctx.store.passage_in_context(passage_id)
+    return RedirectResponse(reading.passage_url(document.id, passage.id), status_code=307)

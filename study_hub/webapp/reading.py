@@ -1,0 +1,59 @@
+"""Reading a document: its outline from the passages' heading paths, citations, and the passage tree.
+
+The segmenter gives every passage the path of headings it sits under ("第一章 总则 > 第一条"); the outline
+is those paths merged into a tree whose nodes point at the first passage under each heading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from study_hub.domain import HEADING_SEPARATOR
+
+
+@dataclass
+class OutlineNode:
+    heading: str
+    passage_id: str  # the first passage under this heading: where the table of contents links to
+    children: list[OutlineNode] = field(default_factory=list)
+
+
+def heading_parts(heading_path: str) -> list[str]:
+    return [part for part in heading_path.split(HEADING_SEPARATOR) if part] if heading_path else []
+
+
+def outline(passages) -> list[OutlineNode]:
+    """The heading tree of a document's passages (in reading order)."""
+    roots: list[OutlineNode] = []
+    open_path: list[OutlineNode] = []  # the nodes of the previous passage's path
+    for passage in passages:
+        parts = heading_parts(passage.heading_path)
+        depth = 0
+        while depth < min(len(parts), len(open_path)) and open_path[depth].heading == parts[depth]:
+            depth += 1
+        del open_path[depth:]
+        for part in parts[depth:]:
+            node = OutlineNode(part, passage.id)
+            (open_path[-1].children if open_path else roots).append(node)
+            open_path.append(node)
+    return roots
+
+
+def document_url(doc_id: str) -> str:
+    return f"/documents/{quote(doc_id, safe='')}"
+
+
+def passage_url(doc_id: str, passage_id: str) -> str:
+    return f"{document_url(doc_id)}#p-{quote(passage_id, safe='')}"
+
+
+def citation(document, heading_path: str = "") -> str:
+    """How a passage is cited in a study note or a report: title, 文号, heading path, date."""
+    heading = "，".join(heading_parts(heading_path))
+    if document.language == "en":
+        parts = [document.title, f"({document.doc_number})" if document.doc_number else "", heading, document.date]
+        return ", ".join(p for p in parts if p) + "."
+    title = document.title if document.title.startswith("《") else f"《{document.title}》"
+    head = title + (f"（{document.doc_number}）" if document.doc_number else "")
+    return "，".join(p for p in (head, heading, document.date) if p) + "。"

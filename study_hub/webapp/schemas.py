@@ -1,0 +1,110 @@
+"""Response models of the JSON API: the contract other tools call (never table objects)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Hit(BaseModel):
+    passage_id: str
+    doc_id: str
+    title: str
+    doc_number: str | None
+    level: str | None
+    kind: str | None
+    issuer: str | None
+    date: str | None
+    heading_path: str = Field(description="Headings above the passage, joined by ' > '.")
+    text: str
+    snippet: str = Field(description="HTML: escaped text around the matches, which are wrapped in <mark>.")
+    score: float
+    url: str = Field(description="The passage in the document reader.")
+    rankers: list[str] = Field(description="Which rankers found it: keyword, semantic.")
+
+
+class SearchResults(BaseModel):
+    query: str
+    mode: str = Field(description="The mode that ranked these results (exact wording is always keyword).")
+    total: int
+    page: int
+    limit: int
+    partial_from: int | None = Field(description="Rank (0-based) from which results contain only some words.")
+    took_ms: float
+    generation: str | None = Field(description="The index generation that answered.")
+    results: list[Hit]
+    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer and year.")
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    doc_number: str | None
+    level: str | None
+    kind: str | None
+    issuer: str | None
+    date: str | None
+    language: str
+    passage_count: int
+    char_count: int
+    url: str
+
+
+class DocumentList(BaseModel):
+    total: int
+    page: int
+    limit: int
+    documents: list[DocumentSummary]
+    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer and year of all matches.")
+
+
+class Passage(BaseModel):
+    passage_id: str
+    ordinal: int
+    heading_path: str
+    char_start: int = Field(description="Offset of the passage in the document's text: text[start:end].")
+    char_end: int
+    text: str
+    url: str
+
+
+class OutlineNode(BaseModel):
+    heading: str
+    passage_id: str = Field(description="The first passage under this heading.")
+    children: list[OutlineNode] = []
+
+
+class DocumentDetail(DocumentSummary):
+    dates: dict[str, str]
+    source_format: str
+    encoding: str | None
+    outline: list[OutlineNode]
+    passages: list[Passage]
+
+
+class PassageDetail(Passage):
+    doc_id: str
+    document: DocumentSummary
+    citation: str
+    previous: Passage | None
+    next: Passage | None
+    related: dict[str, list[Hit]] = Field(
+        description="Cross-level tracing: the most similar passages in documents of each other level.")
+    related_available: bool = Field(description="False when the embedding index is not built or not loaded.")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or degraded when the database or the index is missing.")
+    database: str
+    documents: int | None
+    passages: int | None
+    index_generation: str | None
+    index_passages: int | None
+    semantic_model: str | None
+    search_by_meaning: bool
+
+
+class Problem(BaseModel):
+    """Every error: what went wrong, in words a person can act on."""
+    error: str = Field(description="A short code: bad_request, not_found, index_not_built, validation.")
+    message: str
+    details: list[dict] | None = None

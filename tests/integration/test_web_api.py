@@ -1,0 +1,234 @@
+"""The JSON API and the pages, in process, on a small real corpus (one document per level)."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from study_hub.config import Settings
+from study_hub.index.builder import update_indexes
+from study_hub.pipeline import ingest_paths
+from study_hub.store import open_store
+from study_hub.webapp import create_app
+from tests.conftest import SHIPPED_CORPUS
+
+HIT_FIELDS = {"passage_id", "doc_id", "title", "doc_number", "level", "kind", "issuer", "date", "heading_path",
+              "text", "snippet", "score", "url"}
+
+
+@pytest.fixture(scope="module")
+def client(semantic_home, embedder):
+    settings, _ = semantic_home
+    with TestClient(create_app(settings, encoder=embedder)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def keyword_client(semantic_home):
+    settings, _ = semantic_home
+    with TestClient(create_app(settings, encoder=None)) as test_client:
+        yield test_client
+
+
+# --- search -----------------------------------------------------------------------------------------
+
+def test_search_keeps_its_contract(client) -> None:
+    response = client.get("/api/search", params={"q": "物业服务企业", "limit": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert {"total", "results", "facets"} <= set(body)
+    assert body["mode"] == "hybrid" and body["total"] >= 5 and len(body["results"]) == 5
+    for hit in body["results"]:
+        assert set(hit) >= HIT_FIELDS
+        assert hit["url"] == f"/documents/{hit['doc_id']}#p-{hit['passage_id']}"
+        assert hit["rankers"] and set(hit["rankers"]) <= {"keyword", "semantic"}
+    assert any("<mark>" in hit["snippet"] for hit in body["results"])
+    assert set(body["facets"]) == {"level", "kind", "issuer", "year"}
+
+
+def test_filters_apply(client) -> None:
+    body = client.get("/api/search", params={"q": "物业", "level": "municipal", "mode": "keyword"}).json()
+    assert body["total"] > 0 and {hit["level"] for hit in body["results"]} == {"municipal"}
+    body = client.get("/api/search", params={"q": "物业", "level": "市", "year": "2021", "mode": "keyword"}).json()
+    assert body["total"] > 0 and all(hit["date"].startswith("2021") for hit in body["results"])
+    doc = "central-reg-property-management-2018"
+    body = client.get("/api/search", params={"q": "业主", "doc": doc, "limit": 50}).json()
+    assert body["total"] > 0 and {hit["doc_id"] for hit in body["results"]} == {doc}
+    body = client.get("/api/search", params={"level": "central", "sort": "date"}).json()  # browsing by filter
+    assert body["total"] > 0 and {hit["level"] for hit in body["results"]} == {"central"}
+
+
+def test_exact_wording_stays_exact_and_pages_do_not_overlap(client) -> None:
+    first = client.get("/api/search", params={"q": '"业主大会"', "limit": 5}).json()
+    assert first["mode"] == "keyword" and first["total"] > 5
+    assert all("业主大会" in hit["text"] for hit in first["results"])
+    second = client.get("/api/search", params={"q": '"业主大会"', "limit": 5, "page": 2}).json()
+    assert second["total"] == first["total"]
+    assert not {h["passage_id"] for h in first["results"]} & {h["passage_id"] for h in second["results"]}
+
+
+@pytest.mark.parametrize(("params", "status", "words"), [
+    ({"q": "物业", "limit": 0}, 422, "limit"),
+    ({"q": "物业", "limit": 101}, 422, "limit"),
+    ({"q": "物业", "page": "abc"}, 422, "page"),
+    ({"q": "物业", "mode": "fuzzy"}, 422, "mode"),
+    ({"q": "物业", "sort": "size"}, 422, "sort"),
+    ({"q": "x" * 1001}, 422, "q"),
+    ({"q": "level:nowhere 物业"}, 400, "central"),
+    ({"q": "物业", "year": "2023..2019"}, 400, "2023"),
+    ({"q": "物业", "kind": "poem"}, 400, "kind"),
+    ({"q": ""}, 400, "type some words"),
+])
+def test_bad_requests_get_a_message_not_a_500(client, params, status, words) -> None:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] in ("validation", "bad_request") and words in body["message"]
+
+
+def test_semantic_mode_without_a_model_says_what_to_do(keyword_client) -> None:
+    response = keyword_client.get("/api/search", params={"q": "小区没有物业公司怎么管", "mode": "semantic"})
+    assert response.status_code == 503 and "index build" in response.json()["message"]
+    fallback = keyword_client.get("/api/search", params={"q": "物业"}).json()  # hybrid falls back to keyword
+    assert fallback["mode"] == "keyword" and fallback["total"] > 0
+
+
+def test_search_by_meaning_finds_a_paraphrase(client) -> None:
+    body = client.get("/api/search", params={"q": "小区没有物业公司怎么管", "mode": "semantic", "limit": 5}).json()
+    assert body["mode"] == "semantic" and body["results"]
+    assert all(hit["rankers"] == ["semantic"] for hit in body["results"])
+
+
+# --- documents and passages ----------------------------------------------------------------------------
+
+def test_document_list_filters_and_counts(client) -> None:
+    everything = client.get("/api/documents").json()
+    assert everything["total"] == 4 and everything["facets"]["level"] == {
+        "central": 1, "district": 1, "municipal": 1, "provincial": 1}
+    municipal = client.get("/api/documents", params={"level": "municipal"}).json()
+    assert [d["doc_id"] for d in municipal["documents"]] == ["municipal-reg-qingdao-property-2021"]
+    paged = client.get("/api/documents", params={"limit": 3, "page": 2}).json()
+    assert paged["total"] == 4 and len(paged["documents"]) == 1
+    assert client.get("/api/documents", params={"level": "galactic"}).status_code == 422
+
+
+def test_document_detail_has_the_passage_tree_and_exact_offsets(client, semantic_home) -> None:
+    _, store = semantic_home
+    doc_id = "central-reg-property-management-2018"
+    body = client.get(f"/api/documents/{doc_id}").json()
+    stored = store.get_document(doc_id)
+    assert body["doc_number"] and body["passage_count"] == len(body["passages"]) == len(stored.passages)
+    for passage in body["passages"]:
+        assert stored.text[passage["char_start"]:passage["char_end"]] == passage["text"]
+    ids = {p["passage_id"] for p in body["passages"]}
+    chapters = body["outline"]
+    assert chapters[0]["heading"].startswith("第一章") and chapters[0]["children"][0]["heading"] == "第一条"
+
+    def walk(nodes):
+        for node in nodes:
+            assert node["passage_id"] in ids
+            walk(node["children"])
+    walk(chapters)
+
+
+def test_passage_with_neighbours_and_cross_level_tracing(client, keyword_client, semantic_home) -> None:
+    _, store = semantic_home
+    central = store.get_document("central-reg-property-management-2018")
+    article = next(p for p in central.passages if "专项维修资金" in p.text)
+    body = client.get(f"/api/passages/{quote(article.id)}").json()
+    assert body["doc_id"] == central.id and body["text"] == article.text
+    assert body["previous"]["ordinal"] == article.ordinal - 1 and body["next"]["ordinal"] == article.ordinal + 1
+    assert body["citation"].startswith("《物业管理条例》") and "第379号" in body["citation"]
+    assert body["related_available"] and set(body["related"]) == {"provincial", "municipal", "district"}
+    assert all(hit["doc_id"] != central.id for hits in body["related"].values() for hit in hits)
+    plain = keyword_client.get(f"/api/passages/{quote(article.id)}").json()
+    assert plain["related"] == {} and plain["related_available"] is False
+
+
+def test_unknown_things_are_404_with_a_message(client) -> None:
+    for path in ("/api/documents/no-such-doc", "/api/passages/no-such-passage", "/api/nothing-here"):
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["message"], path
+
+
+def test_health(client, keyword_client) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["documents"] == 4
+    assert body["index_generation"].startswith("gen-") and body["index_passages"] == body["passages"]
+    assert body["search_by_meaning"] is True and "e5" in body["semantic_model"]
+    assert keyword_client.get("/api/health").json()["search_by_meaning"] is False
+
+
+def test_openapi_documents_the_api(client) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/passages/{passage_id}",
+            "/api/health"} == set(schema["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_a_new_index_generation_is_served_without_a_restart(tmp_path) -> None:
+    settings = Settings(home=tmp_path / "home", semantic=False)
+    store = open_store(settings)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SHIPPED_CORPUS / "docs" / "central-reg-property-management-2018.txt", docs)
+    assert ingest_paths([docs], store, settings).ok
+    update_indexes(store, settings.indexes_dir)
+    with TestClient(create_app(settings, encoder=None)) as test_client:
+        before = test_client.get("/api/health").json()["index_generation"]
+        assert test_client.get("/api/search", params={"q": "青岛市"}).json()["total"] == 0
+        shutil.copy(SHIPPED_CORPUS / "docs" / "municipal-reg-qingdao-property-2021.txt", docs)
+        assert ingest_paths([docs], store, settings).ok
+        update_indexes(store, settings.indexes_dir)
+        assert test_client.get("/api/search", params={"q": "青岛市"}).json()["total"] > 0
+        assert test_client.get("/api/health").json()["index_generation"] != before
+
+
+# --- pages -------------------------------------------------------------------------------------------------
+
+def test_search_page_shows_highlighted_hits_facets_and_pages(client) -> None:
+    page = client.get("/search", params={"q": "业主大会", "mode": "keyword"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<mark>业主大会</mark>" in html and 'class="facets"' in html and 'rel="next"' in html
+    assert '?q=%E4%B8%9A%E4%B8%BB%E5%A4%A7%E4%BC%9A#p-' in html  # hits open the reader with the words marked
+    assert "关键词" in html and "综合" in html  # Chinese by default
+
+
+def test_search_page_explains_bad_queries_and_empty_results(client) -> None:
+    bad = client.get("/search", params={"q": "level:nowhere"})
+    assert bad.status_code == 400 and "central" in bad.text and 'role="alert"' in bad.text
+    empty = client.get("/search", params={"q": '"这句话不在任何文件里"', "level": "central"})
+    assert empty.status_code == 200 and "没有找到相关段落" in empty.text and "在全部文件中检索" in empty.text
+
+
+def test_reader_marks_the_search_words_and_addresses_every_passage(client, semantic_home) -> None:
+    _, store = semantic_home
+    doc = store.get_document("central-reg-property-management-2018")
+    html = client.get(f"/documents/{doc.id}", params={"q": "业主大会"}).text
+    assert all(f'id="p-{p.id}"' in html for p in doc.passages)
+    assert "<mark>业主大会</mark>" in html and 'class="toc"' in html and "第379号" in html
+    assert 'data-citation="《物业管理条例》' in html
+
+
+def test_library_passage_and_error_pages(client, semantic_home) -> None:
+    _, store = semantic_home
+    library = client.get("/documents", params={"level": "provincial"})
+    assert library.status_code == 200 and "北京市物业管理条例" in library.text and "青岛" not in library.text
+    passage = store.get_document("municipal-reg-qingdao-property-2021").passages[3]
+    page = client.get(f"/passages/{quote(passage.id)}")
+    assert page.status_code == 200 and "上下级文件中的相关段落" in page.text
+    short = client.get(f"/p/{quote(passage.id)}", follow_redirects=False)
+    assert short.status_code == 307 and short.headers["location"].endswith(f"#p-{passage.id}")
+    missing = client.get("/documents/no-such-doc")
+    assert missing.status_code == 404 and "找不到" in missing.text
+
+
+def test_english_interface_on_request(client) -> None:
+    page = client.get("/search", params={"q": "物业", "lang": "en"})
+    assert "Keyword" in page.text and "Hybrid" in page.text and page.cookies.get("lang") == "en"
+    assert "Keyword" in client.get("/").text  # remembered by the cookie
+    client.get("/", params={"lang": "zh"})
