@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run ingest test test-slow lint bench eval clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser run serve ingest test test-slow lint bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,20 +17,28 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## The main job on embedded defaults (SQLite + indexes/ under STUDY_HUB_HOME, default: this folder).
-run: ingest
-	$(BIN)/study-hub docs list
+## Debian's Chromium (the browser tests drive it through Playwright; no browser is downloaded) and a CJK font.
+browser:
+	@dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei; }
+
+## The main job on embedded defaults (SQLite + indexes/ under STUDY_HUB_HOME, default: this folder):
+## ingest the shipped corpus, build both indexes, serve the site on http://$(HOST):$(PORT)/
+run: ingest serve
+
+serve: install
+	$(BIN)/study-hub serve --host $(HOST) --port $(PORT)
 
 ingest: install
 	$(BIN)/study-hub ingest corpus
 
-## Lint, then the whole test suite (SQLite and the PostgreSQL server at 127.0.0.1:5432).
-test: install
+## Lint, then the whole test suite (SQLite and the PostgreSQL server at 127.0.0.1:5432, Chromium for pages).
+test: install browser
 	$(BIN)/ruff check study_hub tests benchmarks
 	$(BIN)/python -m pytest
 
 ## The slow tests too (retrieval floors that encode the whole shared corpus).
-test-slow: install
+test-slow: install browser
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: install
@@ -37,6 +47,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/keyword.py
+	$(BIN)/python benchmarks/web.py
 
 ## Retrieval quality on the development set (needs `make ingest` first).
 eval: install
@@ -44,4 +55,4 @@ eval: install
 	$(BIN)/python ../shared/eval/score.py --qrels ../shared/eval/policy/dev.jsonl --run /tmp/study_hub_run.jsonl
 
 clean:
-	rm -rf $(VENV) study_hub.sqlite3* indexes/*/
+	rm -rf $(VENV) study_hub.sqlite3* indexes/*/ vectors/ test-output/

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -13,8 +14,8 @@ from study_hub.index.builder import update_indexes
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 from study_hub.webapp import create_app
-from tests.conftest import SHIPPED_CORPUS
 
+SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 HIT_FIELDS = {"passage_id", "doc_id", "title", "doc_number", "level", "kind", "issuer", "date", "heading_path",
               "text", "snippet", "score", "url"}
 

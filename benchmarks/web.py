@@ -1,0 +1,85 @@
+"""Server time of the pages and the API on the shipped corpus (the issue's bar: no page over 300 ms).
+
+    python benchmarks/web.py [--repeat 3]
+
+Ingests `corpus/` into a temporary home, builds the keyword index and synthetic passage vectors (the vector
+search costs the same whatever the values; the query embedding is real, on this machine's CPU), builds the
+app with `create_app` and requests each kind of page in process (FastAPI's TestClient: routing, services,
+templates; no network). Prints p50 / p95 / max per page kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+
+from study_hub.config import Settings
+from study_hub.embedding.encoder import Embedder
+from study_hub.pipeline import ingest_paths
+from study_hub.store import open_store
+from study_hub.webapp import create_app
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from semantic import build_generation  # noqa: E402 - the same synthetic-vector generation as semantic.py
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    defaults = Settings()
+    embedder = Embedder(defaults.embedding_model, defaults.models_dir)
+    queries = [json.loads(line)["query"] for line in
+               (REPO.parent / "shared" / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        store = open_store(settings)
+        ingest_paths([REPO / "corpus" / "docs"], store, settings)
+        records = list(store.iter_index_records())
+        build_generation(settings.indexes_dir, records, embedder)
+        documents = store.list_documents()
+        largest = max(documents, key=lambda d: d.passage_count)
+        passages = [r.passage_id for r in records[:: max(1, len(records) // 30)]]
+        client = TestClient(create_app(settings, encoder=embedder))
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"shipped corpus: {len(documents)} documents, {len(records)} passages; largest document "
+              f"{largest.passage_count} passages, {largest.char_count:,} characters")
+        kinds = {
+            "search page, hybrid": [f"/search?q={quote(q)}" for q in queries],
+            "search page, keyword": [f"/search?q={quote(q)}&mode=keyword" for q in queries],
+            "API search, hybrid": [f"/api/search?q={quote(q)}" for q in queries],
+            "reader, largest document, words marked": [f"/documents/{largest.id}?q={quote(q)}" for q in queries[:10]],
+            "reader, every document": [f"/documents/{d.id}" for d in documents],
+            "passage page (related at 3 levels)": [f"/passages/{quote(p)}" for p in passages],
+            "library": ["/documents", "/documents?level=central", "/documents?kind=speech"],
+            "home": ["/"],
+        }
+        for urls in kinds.values():  # warm-up: templates compiled, searcher opened
+            client.get(urls[0])
+        print(f"\n{'page':<42} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
+        for kind, urls in kinds.items():
+            times = []
+            for _ in range(args.repeat):
+                for url in urls:
+                    started = time.perf_counter()
+                    response = client.get(url)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (url, response.status_code, response.text[:200])
+            times.sort()
+            print(f"{kind:<42} {len(times):>8} {times[len(times) // 2]:>7.0f} "
+                  f"{times[min(len(times) - 1, int(len(times) * 0.95))]:>7.0f} {times[-1]:>7.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The pages in a real browser: Playwright driving Debian's Chromium (`make test` installs it).
+
+A person searches, sees highlighted hits, filters by level, opens a hit and lands on the highlighted
+passage, follows the table of contents, copies a citation; the same on a phone-sized screen. Screenshots
+go to test-output/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from study_hub.webapp import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def base_url(semantic_home, embedder):
+    settings, _ = semantic_home
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, encoder=embedder), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def test_search_filter_open_a_hit_and_land_on_the_passage(page) -> None:
+    page.goto("/")
+    box = page.get_by_role("searchbox")
+    assert box.evaluate("el => el === document.activeElement")  # the search page starts in the box
+    box.fill("业主大会")
+    page.get_by_label("关键词").check()
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    hits = page.locator("li.hit")
+    assert hits.count() == 10
+    assert page.locator("li.hit .snippet mark").first.inner_text() == "业主大会"
+    shot(page, "1-search")
+
+    page.locator(".facets a", has_text="市级").click()
+    page.wait_for_url(re.compile(r"level=municipal"))
+    levels = page.locator("li.hit .tag.level-municipal")
+    assert hits.count() > 0 and levels.count() == hits.count()
+
+    first = hits.first.locator("h3 a")
+    title = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r"/documents/.+#p-"))
+    passage_id = page.url.split("#p-")[1]
+    current = page.locator("section.passage.current")
+    current.wait_for()
+    assert current.get_attribute("data-passage") == passage_id
+    assert current.locator("mark").count() > 0 and page.locator("h1").inner_text() == title
+    box = current.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900  # scrolled into view
+    shot(page, "2-reader-at-hit")
+
+
+def test_table_of_contents_and_citation(page) -> None:
+    page.goto("/documents/central-reg-property-management-2018")
+    chapter = page.locator("nav.toc a", has_text="第六章")
+    chapter.click()
+    page.wait_for_url(re.compile(r"#p-"))
+    current = page.locator("section.passage.current")
+    assert "第六章" in current.inner_text()
+    current.locator("button.copy").click()
+    page.locator(".copied-status").filter(has_text="已复制").wait_for()
+    assert "《物业管理条例》" in page.locator(".copied-status").inner_text()
+    shot(page, "3-table-of-contents")
+
+
+def test_keyboard_only(page) -> None:
+    page.goto("/search?q=物业服务")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    for _ in range(40):  # tab on until a result link has the focus, then open it with Enter
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('li.hit h3')"):
+            break
+    else:
+        pytest.fail("no search result can be reached with the keyboard")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/documents/"))
+
+
+def test_phone_screen_puts_results_first(browser, base_url) -> None:
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    phone = context.new_page()
+    phone.goto("/search?q=物业&mode=keyword")
+    results = phone.locator("section.results").bounding_box()
+    facets = phone.locator("aside.facets").bounding_box()
+    assert results["y"] < facets["y"] and results["width"] <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+    shot(phone, "4-phone-search")
+    phone.goto("/documents/central-reg-property-management-2018")
+    assert phone.locator(".toc details").get_attribute("open") is None  # contents folded, text first
+    shot(phone, "5-phone-reader")
+    context.close()
+
+
+def test_english_interface(page) -> None:
+    page.goto("/?lang=en")
+    assert page.get_by_role("button", name="Search").is_visible()
+    page.goto("/documents")
+    assert page.locator("h1").inner_text() == "Library"  # remembered
