@@ -26,7 +26,7 @@ def merge(spans: Iterable[Span]) -> list[Span]:
 
 
 def match_spans(text: str, terms: set[str], phrases: Iterable[str], analyzer: Analyzer) -> list[Span]:
-    spans: list[Span] = [(t.start, t.end) for t in analyzer.index_tokens(text) if t.text in terms] if terms else []
+    spans: list[Span] = analyzer.term_spans(text, terms) if terms else []
     folded = fold(text) if phrases else ""
     for phrase in phrases:
         pattern = exact_pattern(phrase)

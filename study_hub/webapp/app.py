@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -62,14 +65,44 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     context = AppContext(settings=settings, store=store,
                          search=SearchService(store, settings.indexes_dir, encoder=encoder), encoder=encoder)
 
-    app = FastAPI(title="study_hub", version=__version__,
+    app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")
     app.state.context = context
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    _install_offline_docs(app)
+    app.middleware("http")(_security_headers)
     app.include_router(api.router)
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI's files from the swagger-ui-py package: FastAPI's default loads them from a CDN,
+    which a machine without internet cannot reach."""
+    swagger_files = Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static"
+    app.mount("/docs-static", StaticFiles(directory=swagger_files), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+
+# Pages load only their own files; the Swagger UI page starts itself with an inline script.
+_CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
+
+async def _security_headers(request: Request, call_next) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.url.path != "/docs":
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+    return response
 
 
 def _wants_json(request: Request) -> bool:

@@ -58,9 +58,23 @@ def browser():
 def page(browser, base_url):
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    elsewhere: list[str] = []  # the site must work with no internet: nothing may be fetched from another host
+
+    def only_this_site(route) -> None:
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+    context.route("**/*", only_this_site)
     opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     yield opened
     context.close()
+    assert not elsewhere, f"pages fetched from other hosts: {elsewhere}"
+    assert not errors, f"errors in the browser console: {errors}"
 
 
 def shot(page, name: str) -> None:
@@ -150,3 +164,10 @@ def test_english_interface(page) -> None:
     assert page.get_by_role("button", name="Search").is_visible()
     page.goto("/documents")
     assert page.locator("h1").inner_text() == "Library"  # remembered
+
+
+def test_api_documentation_works_offline(page) -> None:
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title", has_text="study_hub").wait_for(timeout=15000)
+    assert page.locator(".opblock-summary-path", has_text="/api/search").count() == 1
+    shot(page, "6-api-docs")

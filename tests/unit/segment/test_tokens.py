@@ -89,3 +89,15 @@ def test_fold_keeps_length_and_tokens_round_trip(text: str) -> None:
     assert len(fold(text)) == len(text)
     for token in default_analyzer().index_tokens(text):
         assert fold(text[token.start:token.end]) == token.text
+
+
+def test_term_spans_are_the_index_tokens_among_the_terms(shared_corpus) -> None:
+    """The highlighter's fast path finds exactly what filtering index_tokens would."""
+    analyzer = default_analyzer()
+    text = (shared_corpus / "docs" / "central-doc-2021-grassroots-governance-opinions.txt").read_text(
+        encoding="utf-8")[:6000]
+    tokens = analyzer.index_tokens(text)
+    vocabulary = sorted({t.text for t in tokens})
+    for terms in ({"基层治理"}, set(vocabulary[::7]), set(vocabulary[3::11]) | {"不存在的词"}):
+        expected = sorted((t.start, t.end) for t in tokens if t.text in terms)
+        assert sorted(analyzer.term_spans(text, terms)) == expected
