@@ -72,6 +72,9 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_i
                f"{len(report.failures)} failed")
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
+    if report.notes_moved or report.notes_orphaned:
+        click.echo(f"study notes in changed documents: {report.notes_moved} re-anchored, "
+                   f"{report.notes_orphaned} orphaned (their quote is gone; shown with it in the reader)")
     total_docs, total_passages = store.counts()
     click.echo(f"store: {total_docs} documents, {total_passages} passages ({_safe_url(settings)})")
     if not no_index:
@@ -239,6 +242,103 @@ def db_upgrade(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)
     click.echo(f"schema at revision {current_revision(engine)} ({_safe_url(settings)})")
+
+
+def _accounts(settings: Settings):
+    from study_hub.accounts import AccountService
+
+    return AccountService(_store(settings), settings.session_hours)
+
+
+@main.group()
+def unit() -> None:
+    """Organisation units: 区委 → 街道党工委 → 社区党委 → 党支部 → 党小组, and ad-hoc groups."""
+
+
+@unit.command("add")
+@click.argument("name")
+@click.option("--parent", help='The unit above, as a path: "迎泽区委/桥东街道党工委".')
+@click.option("--kind", default="other", show_default=True,
+              help="district_committee, street_committee, township_committee, community, village, branch, "
+                   "group, office, working_group, steering_group, other")
+@click.pass_obj
+def unit_add(settings: Settings, name: str, parent: str | None, kind: str) -> None:
+    """Add a unit."""
+    created = _accounts(settings).add_unit(name, kind, parent)
+    click.echo(f"unit {created.id}: {parent + '/' if parent else ''}{name} ({kind})")
+
+
+@unit.command("list")
+@click.pass_obj
+def unit_list(settings: Settings) -> None:
+    """The unit tree, one path per line."""
+    for row, path in _accounts(settings).list_units():
+        click.echo(f"{row.id:>5}  {'  ' * (row.path.count('/') - 2)}{path}  ({row.kind})")
+
+
+@main.group()
+def user() -> None:
+    """Users and roles (admin, organiser, member). The first admin is created here, never by default."""
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--name", "display_name", required=True, help="The real name, as on the sign-in sheet.")
+@click.option("--role", type=click.Choice(["admin", "organiser", "member"]), default="member", show_default=True)
+@click.option("--unit", "units", multiple=True, help='A unit path ("迎泽区委/桥东街道党工委"); repeatable.')
+@click.password_option(help="Asked for (twice) when not given; at least 10 characters.")
+@click.pass_obj
+def user_add(settings: Settings, login: str, display_name: str, role: str, units: tuple[str, ...],
+             password: str) -> None:
+    """Add a user."""
+    _accounts(settings).add_user(login, display_name, password, role, list(units))
+    click.echo(f"user {login} ({display_name}, {role}) added")
+
+
+@user.command("set-role")
+@click.argument("login")
+@click.argument("role", type=click.Choice(["admin", "organiser", "member"]))
+@click.pass_obj
+def user_set_role(settings: Settings, login: str, role: str) -> None:
+    """Change a user's role (recorded in the audit log)."""
+    _accounts(settings).set_role(login, role)
+    click.echo(f"{login} is now {role}")
+
+
+@user.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def user_import(settings: Settings, path: Path) -> None:
+    """Import members from a .csv or .xlsx file with columns name, login, unit, role[, password].
+
+    Rows without a password get a one-time password, printed here once. Bad rows are listed and skipped.
+    """
+    from study_hub.accounts.importer import import_members, read_rows
+
+    report = import_members(_accounts(settings), read_rows(path))
+    for login, password in report.added:
+        click.echo(f"added {login}" + (f"  one-time password: {password}" if password else ""))
+    for number, reason in report.rejected:
+        click.echo(f"row {number}: rejected: {reason}", err=True)
+    click.echo(f"{len(report.added)} added, {len(report.rejected)} rejected")
+    if report.rejected:
+        sys.exit(1)
+
+
+@user.command("list")
+@click.pass_obj
+def user_list(settings: Settings) -> None:
+    """Users with their roles and units."""
+    from sqlalchemy import select
+
+    from study_hub.store.models import User
+
+    accounts = _accounts(settings)
+    with accounts.sessions() as session:
+        users = list(session.scalars(select(User).order_by(User.login)))
+    for row in users:
+        who = accounts.principal(row)
+        click.echo(f"{row.login:<20} {row.display_name:<10} {row.role:<10} {', '.join(n for _, n, _ in who.units)}")
 
 
 @main.command()

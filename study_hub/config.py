@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else Path.cwd()
 
 MiB = 1024 * 1024
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+PLACEHOLDER_SECRETS = {DEVELOPMENT_SECRET, "", "changeme", "change-me", "secret", "please-change-me"}
 
 
 def _default_models_dir() -> Path:
@@ -42,6 +45,12 @@ class Settings(BaseSettings):
                     "or a hub id for deployments that can reach a hub.",
     )
     models_dir: Path = Field(default=_default_models_dir(), description="Where the built-in model is converted to.")
+    environment: Literal["development", "production"] = Field(
+        default="development", description="production refuses a placeholder secret key and sends Secure cookies.")
+    secret_key: str = Field(
+        default=DEVELOPMENT_SECRET,
+        description="Signs the sign-in form's CSRF token; set a long random value in production.")
+    session_hours: float = Field(default=12, gt=0, le=24 * 30, description="How long a sign-in lasts.")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
@@ -49,6 +58,13 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'study_hub.sqlite3'}"
         return self
+
+    def check_for_production(self) -> None:
+        """Refuse to serve in production with a secret anyone can read in this repository (or a short one)."""
+        if self.environment == "production" and (
+                self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
+            raise ValueError("STUDY_HUB_SECRET_KEY is a placeholder or shorter than 32 characters; production "
+                             "needs a long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
     @property
     def indexes_dir(self) -> Path:

@@ -105,3 +105,18 @@ class IndexRecord:
     @property
     def year(self) -> int | None:
         return int(self.date[:4]) if self.date else None
+
+
+def heading_parts(heading_path: str) -> list[str]:
+    return [part for part in heading_path.split(HEADING_SEPARATOR) if part] if heading_path else []
+
+
+def citation(document, heading_path: str = "") -> str:
+    """How a passage is cited in a study note or a report: title, 文号, heading path, date."""
+    heading = "，".join(heading_parts(heading_path))
+    if document.language == "en":
+        parts = [document.title, f"({document.doc_number})" if document.doc_number else "", heading, document.date]
+        return ", ".join(p for p in parts if p) + "."
+    title = document.title if document.title.startswith("《") else f"《{document.title}》"
+    head = title + (f"（{document.doc_number}）" if document.doc_number else "")
+    return "，".join(p for p in (head, heading, document.date) if p) + "。"

@@ -20,3 +20,11 @@ class MetadataError(StudyHubError):
 
 class NotFoundError(StudyHubError):
     """A document or passage id that does not exist."""
+
+
+class PermissionDenied(StudyHubError):
+    """The signed-in user may see this thing but not do this to it (editing another member's note...)."""
+
+
+class NotSignedIn(StudyHubError):
+    """The request needs a signed-in user."""

@@ -23,6 +23,7 @@ from study_hub.ingest.metadata import parse_metadata
 from study_hub.ingest.readers import SUPPORTED_SUFFIXES, read_file
 from study_hub.segment import SegmentBounds, segment_text
 from study_hub.store import DocumentStore, SaveOutcome
+from study_hub.study.notes import reanchor as reanchor_notes
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, Path], None]  # (files done, files in all, file just done)
@@ -37,6 +38,8 @@ class IngestReport:
     characters: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
+    notes_moved: int = 0  # study notes re-anchored in changed documents
+    notes_orphaned: int = 0  # notes whose quote is gone from their changed document
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,10 @@ def ingest_paths(
             if not passages:
                 raise IngestError(path, "no passages: the file holds only a title")
             outcome = store.save(raw, meta, passages)
+            if outcome is SaveOutcome.UPDATED:  # the text changed: find every note's quote again
+                anchoring = reanchor_notes(store, doc_id)
+                report.notes_moved += anchoring.moved
+                report.notes_orphaned += anchoring.orphaned
         except (IngestError, MetadataError) as exc:
             reason = exc.reason if isinstance(exc, IngestError) else f"bad metadata: {exc}"
             report.failures.append((str(path), reason))

@@ -48,18 +48,6 @@ def snippet_window(text: str, spans: list[Span], width: int) -> Span:
     return best_start, best_start + width
 
 
-def mark_html(text: str, spans: list[Span]) -> str:
-    """All of ``text``, HTML-escaped, with the matches wrapped in <mark> (line breaks kept)."""
-    pieces, cursor = [], 0
-    for s, e in spans:
-        if s < cursor or e <= s:
-            continue
-        pieces += [html.escape(text[cursor:s]), "<mark>", html.escape(text[s:e]), "</mark>"]
-        cursor = e
-    pieces.append(html.escape(text[cursor:]))
-    return "".join(pieces)
-
-
 def render_snippet(text: str, spans: list[Span], width: int = 160, open_tag: str = "<mark>",
                    close_tag: str = "</mark>", escape: bool = True) -> str:
     """A window of ``text`` with the matches wrapped in tags (HTML-escaped by default)."""

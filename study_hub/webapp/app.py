@@ -6,22 +6,25 @@ import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from study_hub import __version__
+from study_hub.accounts import AccountService, LoginThrottled
 from study_hub.config import REPO_ROOT, Settings
-from study_hub.errors import NotFoundError, StudyHubError
+from study_hub.errors import NotFoundError, NotSignedIn, PermissionDenied, StudyHubError
 from study_hub.index.builder import IndexMismatchError
 from study_hub.search.query import QueryError
 from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
-from study_hub.webapp import api, pages
+from study_hub.study.notes import NoteService
+from study_hub.webapp import api, auth, notes_api, pages
 from study_hub.webapp.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,9 @@ _FROM_SETTINGS: Any = object()
 
 # error class -> (HTTP status, short code); the message is the error's own, written for a person
 _ERRORS: list[tuple[type[Exception], int, str]] = [
+    (NotSignedIn, 401, "not_signed_in"),
+    (PermissionDenied, 403, "forbidden"),
+    (LoginThrottled, 429, "too_many_attempts"),
     (QueryError, 400, "bad_request"),
     (NotFoundError, 404, "not_found"),
     (IndexNotBuiltError, 503, "index_not_built"),
@@ -59,11 +65,14 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     generation is served without a restart.
     """
     settings = settings or Settings()
+    settings.check_for_production()
     store = open_store(settings)
     if encoder is _FROM_SETTINGS:
         encoder = load_encoder(settings)
+    accounts = AccountService(store, settings.session_hours)
     context = AppContext(settings=settings, store=store,
-                         search=SearchService(store, settings.indexes_dir, encoder=encoder), encoder=encoder)
+                         search=SearchService(store, settings.indexes_dir, encoder=encoder), encoder=encoder,
+                         accounts=accounts, notes=NoteService(store, accounts))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")
@@ -72,6 +81,8 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     _install_offline_docs(app)
     app.middleware("http")(_security_headers)
     app.include_router(api.router)
+    app.include_router(notes_api.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app
@@ -121,6 +132,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         status, code = next((s, c) for cls, s, c in _ERRORS if isinstance(exc, cls))
         if _wants_json(request):
             return _problem(status, code, str(exc))
+        if status == 401:  # a page that needs a signed-in user: sign in, then come back
+            return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
         return pages.error_page(request, status, str(exc))
 
     for cls, _, _ in _ERRORS:

@@ -9,11 +9,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import text
 
+from study_hub.accounts import AccountService
 from study_hub.config import Settings
 from study_hub.errors import StudyHubError
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.search.service import SearchService
 from study_hub.store import DocumentStore
+from study_hub.study.notes import NoteService
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,8 @@ class AppContext:
     store: DocumentStore
     search: SearchService
     encoder: Any | None  # the Embedder, when search by meaning is available
+    accounts: AccountService
+    notes: NoteService
 
     def health_of_semantic(self) -> bool:
         """Whether search by meaning (and cross-level tracing) can answer now."""

@@ -5,11 +5,13 @@ Views stay thin (validate → call one of these → present), so a rule about wh
 
 from __future__ import annotations
 
+import html
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 
+from study_hub.domain import citation, heading_parts
 from study_hub.errors import StudyHubError
-from study_hub.search.highlight import mark_html
 from study_hub.search.service import SearchHit, SearchRequest
 from study_hub.store import DocumentFilter
 from study_hub.webapp import reading, schemas
@@ -80,25 +82,55 @@ def document(ctx: AppContext, doc_id: str) -> tuple[schemas.DocumentDetail, obje
 
 @dataclass
 class ReaderPassage:
-    """A passage as the reader shows it: HTML with the search's words marked, heading lines set apart."""
+    """A passage as the reader shows it: HTML with the search's words and the notes marked, heading lines
+    set apart, and the notes anchored in it."""
     passage: schemas.Passage
-    html_lines: list[tuple[bool, str]]  # (is a heading line, HTML)
+    html_lines: list[tuple[bool, int, str]]  # (is a heading line, offset of the line in the passage, HTML)
     citation: str
+    notes: list = field(default_factory=list)
 
 
-def reader_passages(ctx: AppContext, detail: schemas.DocumentDetail, row, q: str = "") -> list[ReaderPassage]:
+def _marked(text: str, hits: list[tuple[int, int]], notes: list[tuple[int, int, int]]) -> str:
+    """``text`` HTML-escaped; search matches in <mark>, noted spans in <mark class="note" data-note=…>."""
+    cuts = sorted({0, len(text), *(x for s, e in hits for x in (s, e)), *(x for s, e, _ in notes for x in (s, e))})
+    pieces = []
+    for start, end in pairwise(cuts):
+        if not 0 <= start < end <= len(text):
+            continue
+        chunk = html.escape(text[start:end])
+        hit = any(s <= start and end <= e for s, e in hits)
+        noted = [n for s, e, n in notes if s <= start and end <= e]
+        if noted:
+            classes = "note hit" if hit else "note"
+            pieces.append(f'<mark class="{classes}" data-note="{noted[0]}">{chunk}</mark>')
+        elif hit:
+            pieces.append(f"<mark>{chunk}</mark>")
+        else:
+            pieces.append(chunk)
+    return "".join(pieces)
+
+
+def reader_passages(ctx: AppContext, detail: schemas.DocumentDetail, row, q: str = "",
+                    notes: list | None = None) -> list[ReaderPassage]:
     marks = ctx.search.highlighter(q) if q.strip() else (lambda text: [])
+    by_passage: dict[str, list] = {}
+    for note in notes or []:
+        if not note.orphaned and note.passage_id:
+            by_passage.setdefault(note.passage_id, []).append(note)
     shown = []
     for passage in detail.passages:
-        headings = set(reading.heading_parts(passage.heading_path))
-        lines, offset = [], 0
+        headings = set(heading_parts(passage.heading_path))
         spans = marks(passage.text)
+        anchored = by_passage.get(passage.passage_id, [])
+        lines, offset = [], 0
         for line in passage.text.split("\n"):
-            local = [(max(s, offset) - offset, min(e, offset + len(line)) - offset) for s, e in spans
-                     if s < offset + len(line) and e > offset]
-            lines.append((line.strip() in headings, mark_html(line, local)))
-            offset += len(line) + 1
-        shown.append(ReaderPassage(passage, lines, reading.citation(row, passage.heading_path)))
+            end = offset + len(line)
+            local_hits = [(max(s, offset) - offset, min(e, end) - offset) for s, e in spans if s < end and e > offset]
+            local_notes = [(max(n.start, offset) - offset, min(n.end, end) - offset, n.id) for n in anchored
+                           if n.start < end and n.end > offset]
+            lines.append((line.strip() in headings, offset, _marked(line, local_hits, local_notes)))
+            offset = end + 1
+        shown.append(ReaderPassage(passage, lines, citation(row, passage.heading_path), anchored))
     return shown
 
 
@@ -114,6 +146,6 @@ def passage(ctx: AppContext, passage_id: str, per_level: int = 3) -> schemas.Pas
             available = False
     return schemas.PassageDetail(
         **_passage(row, document_row.id).model_dump(), doc_id=document_row.id, document=summary(document_row),
-        citation=reading.citation(document_row, row.heading_path),
+        citation=citation(document_row, row.heading_path),
         previous=_passage(before, document_row.id) if before else None,
         next=_passage(after, document_row.id) if after else None, related=related, related_available=available)

@@ -7,31 +7,40 @@ Query strings are read leniently here: a bad value shows the page with a message
 from __future__ import annotations
 
 import math
+from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from study_hub.config import REPO_ROOT
-from study_hub.domain import KINDS, LEVELS
+from study_hub.domain import KINDS, LEVELS, citation
 from study_hub.search.query import QueryError
 from study_hub.search.service import MAX_PAGE, MODES, IndexNotBuiltError, SearchRequest
 from study_hub.store import DocumentFilter
 from study_hub.webapp import library, reading
+from study_hub.webapp.auth import CurrentUser, OptionalUser, signed_in
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.i18n import language_of, translator
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=REPO_ROOT / "web" / "templates")
+# Notes are Markdown written by members: rendered with raw HTML disabled, so a note cannot inject markup.
+_markdown = MarkdownIt("js-default")
+templates.env.filters["markdown"] = lambda text: Markup(_markdown.render(text or ""))
 SEARCH_FIELDS = ("q", "mode", "level", "kind", "issuer", "year", "sort")
 PAGE_SIZE = 10
 
 
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     language = language_of(request)
+    found = signed_in(request, request.app.state.context)
     response = templates.TemplateResponse(request, template, {
         "t": translator(language), "lang": language, "levels": LEVELS, "kinds": KINDS,
+        "user": found[0] if found else None, "csrf_token": found[1] if found else "",
         "other_language_url": _with_params(request, lang="en" if language == "zh" else "zh"), **values,
     }, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):
@@ -112,11 +121,37 @@ def library_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
-def reader_page(request: Request, ctx: Ctx, doc_id: str) -> Response:
+def reader_page(request: Request, ctx: Ctx, who: OptionalUser, doc_id: str) -> Response:
     q = (request.query_params.get("q") or "")[:1000]
+    shared = request.query_params.get("shared") == "1"
     detail, row = library.document(ctx, doc_id)
-    return render(request, "document.html", document=detail, passages=library.reader_passages(ctx, detail, row, q),
-                  q=q, semantic=ctx.health_of_semantic(), citation=reading.citation(row))
+    notes = ctx.notes.list(who, document=doc_id, mine_only=not shared) if who else []
+    return render(request, "document.html", document=detail, q=q, shared=shared,
+                  passages=library.reader_passages(ctx, detail, row, q, notes),
+                  orphaned=[n for n in notes if n.orphaned], semantic=ctx.health_of_semantic(),
+                  citation=citation(row))
+
+
+@router.get("/notes", response_class=HTMLResponse)
+def notes_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
+    """My notes: filter by document, tag and date, search their text, export them."""
+    params = request.query_params
+    chosen = {name: (params.get(name) or "").strip()[:200] for name in ("doc", "tag", "q", "since", "until")}
+    dates, error = {}, None
+    for name in ("since", "until"):
+        try:
+            dates[name] = date.fromisoformat(chosen[name]) if chosen[name] else None
+        except ValueError:
+            error, dates[name] = f"{chosen[name]!r} is not a date (YYYY-MM-DD)", None
+    notes = ctx.notes.list(who, mine_only=True, document=chosen["doc"] or None, tag=chosen["tag"] or None,
+                           text=chosen["q"] or None, **dates, limit=500)
+    everything = ctx.notes.list(who, mine_only=True, limit=10_000)
+    documents = sorted({(n.document_id, n.document_title or n.document_id) for n in everything},
+                       key=lambda item: item[1])
+    tags = sorted({t for n in everything for t in n.tags})
+    export = urlencode({k: v for k, v in chosen.items() if v})
+    return render(request, "notes.html", notes=notes, chosen=chosen, documents=documents, tags=tags,
+                  export_query=export, error=error, status=400 if error else 200)
 
 
 @router.get("/passages/{passage_id}", response_class=HTMLResponse)

@@ -1,4 +1,4 @@
-"""Reading a document: its outline from the passages' heading paths, citations, and the passage tree.
+"""Reading a document: its outline from the passages' heading paths, and the addresses of documents and passages.
 
 The segmenter gives every passage the path of headings it sits under ("第一章 总则 > 第一条"); the outline
 is those paths merged into a tree whose nodes point at the first passage under each heading.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from study_hub.domain import HEADING_SEPARATOR
+from study_hub.domain import heading_parts
 
 
 @dataclass
@@ -17,10 +17,6 @@ class OutlineNode:
     heading: str
     passage_id: str  # the first passage under this heading: where the table of contents links to
     children: list[OutlineNode] = field(default_factory=list)
-
-
-def heading_parts(heading_path: str) -> list[str]:
-    return [part for part in heading_path.split(HEADING_SEPARATOR) if part] if heading_path else []
 
 
 def outline(passages) -> list[OutlineNode]:
@@ -46,14 +42,3 @@ def document_url(doc_id: str) -> str:
 
 def passage_url(doc_id: str, passage_id: str) -> str:
     return f"{document_url(doc_id)}#p-{quote(passage_id, safe='')}"
-
-
-def citation(document, heading_path: str = "") -> str:
-    """How a passage is cited in a study note or a report: title, 文号, heading path, date."""
-    heading = "，".join(heading_parts(heading_path))
-    if document.language == "en":
-        parts = [document.title, f"({document.doc_number})" if document.doc_number else "", heading, document.date]
-        return ", ".join(p for p in parts if p) + "."
-    title = document.title if document.title.startswith("《") else f"《{document.title}》"
-    head = title + (f"（{document.doc_number}）" if document.doc_number else "")
-    return "，".join(p for p in (head, heading, document.date) if p) + "。"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -108,3 +111,57 @@ class Problem(BaseModel):
     error: str = Field(description="A short code: bad_request, not_found, index_not_built, validation.")
     message: str
     details: list[dict] | None = None
+
+
+class UnitRef(BaseModel):
+    id: int
+    name: str
+
+
+class Me(BaseModel):
+    login: str
+    display_name: str
+    role: str
+    units: list[UnitRef]
+    csrf_token: str = Field(description="Send it as the X-CSRF-Token header with every POST, PATCH and DELETE.")
+
+
+class NoteCreate(BaseModel):
+    passage_id: str = Field(max_length=240)
+    start: int = Field(ge=0, le=1_000_000, description="Offset of the selection's first character in the passage.")
+    end: int = Field(gt=0, le=1_000_000, description="Offset just after the selection's last character.")
+    body: str = Field(default="", max_length=20_000, description="The note, in Markdown.")
+    tags: list[Annotated[str, Field(max_length=50)]] = Field(default=[], max_length=20)
+    visibility: Literal["private", "unit", "organisers"] = "private"
+    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The unit it is shared with (yours).")
+
+
+class NoteUpdate(BaseModel):
+    body: str | None = Field(default=None, max_length=20_000)
+    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(default=None, max_length=20)
+    visibility: Literal["private", "unit", "organisers"] | None = None
+    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class NoteOut(BaseModel):
+    id: int
+    owner_name: str
+    mine: bool
+    document_id: str
+    document_title: str | None
+    passage_id: str | None
+    heading_path: str
+    start: int
+    end: int
+    quote: str
+    prefix: str
+    suffix: str
+    body: str
+    tags: list[str]
+    visibility: str
+    unit_id: int | None
+    unit_name: str | None
+    orphaned: bool = Field(description="The document changed and the quote could not be found again.")
+    created_at: datetime
+    updated_at: datetime
+    url: str | None = Field(description="The passage in the reader (None when orphaned).")

@@ -22,9 +22,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
+READER_PASSWORD = "reader-password-2026"
+
+
 @pytest.fixture(scope="module")
 def base_url(semantic_home, embedder):
-    settings, _ = semantic_home
+    settings, store = semantic_home
+    from study_hub.accounts import AccountService
+
+    accounts = AccountService(store)
+    if not any(path == "浏览器测试支部" for _, path in accounts.list_units()):
+        accounts.add_unit("浏览器测试支部", "branch")
+        accounts.add_user("reader", "读者", READER_PASSWORD, "member", ["浏览器测试支部"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -132,7 +141,7 @@ def test_keyboard_only(page) -> None:
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    page.wait_for_url(re.compile(r"#main$"))
     for _ in range(40):  # tab on until a result link has the focus, then open it with Enter
         page.keyboard.press("Tab")
         if page.evaluate("!!document.activeElement.closest('li.hit h3')"):
@@ -171,3 +180,37 @@ def test_api_documentation_works_offline(page) -> None:
     page.locator(".swagger-ui .info .title", has_text="study_hub").wait_for(timeout=15000)
     assert page.locator(".opblock-summary-path", has_text="/api/search").count() == 1
     shot(page, "6-api-docs")
+
+
+def test_select_words_and_save_a_note(page) -> None:
+    page.goto("/documents/central-reg-property-management-2018")
+    page.get_by_role("link", name="登录").click()
+    page.get_by_label("账号").fill("reader")
+    page.get_by_label("密码").fill(READER_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/documents/central-reg-property-management-2018$"))
+    assert page.locator("header.site .who").inner_text() == "读者"
+
+    line = page.locator("section.passage p", has_text="业主大会").first
+    # Select "业主大会" in that line as a person would with the mouse, then let the page react.
+    page.evaluate("""(line) => {
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        let node; while ((node = walker.nextNode())) { const at = node.data.indexOf("业主大会");
+          if (at >= 0) { const range = document.createRange(); range.setStart(node, at); range.setEnd(node, at + 4);
+            const chosen = window.getSelection(); chosen.removeAllRanges(); chosen.addRange(range); break; } }
+        document.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+    }""", line.element_handle())
+    form = page.locator("#note-form")
+    form.wait_for(state="visible")
+    assert form.locator(".note-quote").inner_text() == "业主大会"
+    form.get_by_label("学习体会（支持 Markdown）").fill("业主大会由全体业主组成，**要点**。")
+    form.get_by_label("标签（用空格分隔）").fill("物业 自治")
+    shot(page, "7-note-form")
+    form.get_by_role("button", name="保存").click()
+    page.locator("mark.note", has_text="业主大会").first.wait_for()
+    card = page.locator(".note-card").first
+    assert "要点" in card.locator(".note-body strong").inner_text() and "#物业" in card.inner_text()
+    shot(page, "8-note-saved")
+
+    page.goto("/notes")
+    assert page.locator(".note-card blockquote").first.inner_text() == "业主大会"

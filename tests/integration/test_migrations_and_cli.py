@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_create_exactly_the_models(store: DocumentStore) -> None:
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
@@ -70,3 +70,26 @@ def test_two_homes_are_independent(tmp_path: Path) -> None:
     assert "0 documents" in _cli(tmp_path / "two", "docs", "list").stdout
     assert "1 documents" in _cli(tmp_path / "one", "docs", "list").stdout
     assert Settings(home=tmp_path / "two").database_url.endswith("two/study_hub.sqlite3")
+
+
+def test_cli_units_users_and_import(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert _cli(home, "unit", "add", "迎泽区委", "--kind", "district_committee").returncode == 0
+    assert _cli(home, "unit", "add", "第一党支部", "--parent", "迎泽区委", "--kind", "branch").returncode == 0
+    bad_parent = _cli(home, "unit", "add", "某组", "--parent", "不存在")
+    assert bad_parent.returncode == 2 and "no unit '不存在'" in bad_parent.stderr
+    tree = _cli(home, "unit", "list")
+    assert "迎泽区委/第一党支部" in tree.stdout
+    added = _cli(home, "user", "add", "boss", "--name", "领导", "--role", "admin", "--password", "a-strong-password")
+    assert added.returncode == 0 and "boss" in added.stdout
+    short = _cli(home, "user", "add", "weak", "--name", "弱", "--password", "short")
+    assert short.returncode == 2 and "10 characters" in short.stderr
+    members = tmp_path / "members.csv"
+    members.write_text("name,login,unit,role\n张三,zhangsan,迎泽区委/第一党支部,member\n李四,lisi,nowhere,member\n",
+                       encoding="utf-8")
+    imported = _cli(home, "user", "import", str(members))
+    assert imported.returncode == 1 and "added zhangsan  one-time password: " in imported.stdout
+    assert "row 3: rejected: no unit 'nowhere'" in imported.stderr and "1 added, 1 rejected" in imported.stdout
+    assert _cli(home, "user", "set-role", "zhangsan", "organiser").returncode == 0
+    listing = _cli(home, "user", "list").stdout
+    assert "zhangsan" in listing and "organiser" in listing and "第一党支部" in listing

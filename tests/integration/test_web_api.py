@@ -166,7 +166,7 @@ def test_health(client, keyword_client) -> None:
 def test_openapi_documents_the_api(client) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/passages/{passage_id}",
-            "/api/health"} == set(schema["paths"])
+            "/api/health", "/api/me", "/api/notes", "/api/notes/export", "/api/notes/{note_id}"} == set(schema["paths"])
     assert client.get("/docs").status_code == 200
 
 

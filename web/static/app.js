@@ -53,3 +53,90 @@
   });
   document.addEventListener("DOMContentLoaded", markTarget);
 })();
+
+// Notes: select words inside one passage, write a note, save it through the JSON API (with the CSRF token).
+(function () {
+  "use strict";
+  var form = document.getElementById("note-form");
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  var selection = null;
+
+  function offsetIn(line, node, offset) {
+    // Characters of `line`'s text before (node, offset): marks are wrappers, the text is the passage's own.
+    var walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+    var count = 0, text;
+    while ((text = walker.nextNode())) {
+      if (text === node) return count + offset;
+      count += text.data.length;
+    }
+    return node === line ? count : null;
+  }
+
+  function pointIn(node, offset) {
+    var element = node.nodeType === 1 ? node : node.parentElement;
+    var line = element && element.closest("[data-offset]");
+    var passage = line && line.closest("section.passage");
+    if (!passage) return null;
+    var within = offsetIn(line, node, offset);
+    if (within === null) return null;
+    return { passage: passage.getAttribute("data-passage"), at: Number(line.getAttribute("data-offset")) + within };
+  }
+
+  function onSelect() {
+    if (!form) return;
+    var chosen = window.getSelection();
+    if (!chosen || chosen.isCollapsed || !chosen.rangeCount) return;
+    var range = chosen.getRangeAt(0);
+    var start = pointIn(range.startContainer, range.startOffset);
+    var end = pointIn(range.endContainer, range.endOffset);
+    if (!start || !end || start.passage !== end.passage || end.at <= start.at) return;
+    selection = { passage_id: start.passage, start: start.at, end: end.at };
+    form.querySelector(".note-quote").textContent = chosen.toString();
+    form.querySelector(".error").hidden = true;
+    form.hidden = false;
+    form.querySelector("textarea").focus();
+  }
+  document.addEventListener("mouseup", function () { setTimeout(onSelect, 0); });
+  document.addEventListener("keyup", function (event) { if (event.shiftKey) onSelect(); });
+
+  if (form) {
+    form.querySelector(".cancel").addEventListener("click", function () { form.hidden = true; });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!selection) return;
+      var visibility = form.elements.visibility.value;
+      var body = {
+        passage_id: selection.passage_id, start: selection.start, end: selection.end,
+        body: form.elements.body.value,
+        tags: form.elements.tags.value.split(/[\s,，]+/).filter(Boolean),
+        visibility: visibility,
+        unit_id: visibility === "private" || !form.elements.unit_id ? null : Number(form.elements.unit_id.value)
+      };
+      fetch("/api/notes", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ? csrf.content : "" },
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        return response.json().then(function (data) {
+          if (!response.ok) throw new Error(data.message || response.statusText);
+          location.hash = "#p-" + selection.passage_id;
+          location.reload();
+        });
+      }).catch(function (error) {
+        var box = form.querySelector(".error");
+        box.textContent = error.message;
+        box.hidden = false;
+      });
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.delete-note");
+    if (!button || !csrf) return;
+    fetch("/api/notes/" + button.getAttribute("data-note"), {
+      method: "DELETE", credentials: "same-origin", headers: { "X-CSRF-Token": csrf.content }
+    }).then(function (response) {
+      if (response.ok) location.reload();
+    });
+  });
+})();

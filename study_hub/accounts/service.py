@@ -1,0 +1,278 @@
+"""Accounts: organisation units (a tree), users with roles, password sign-in, sessions, the audit log.
+
+Roles: ``admin`` runs the whole system; ``organiser`` manages the units they belong to and every unit
+below them; ``member`` studies. Passwords are hashed with Argon2id (argon2-cffi); a sign-in session is a
+random token in an HttpOnly cookie, stored only as its SHA-256, with its own CSRF token and an expiry.
+Sign-in is rate-limited from the audit log itself (failures per login and per address in a window), so
+the limit holds across processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from study_hub.errors import NotFoundError, StudyHubError
+from study_hub.store import DocumentStore
+from study_hub.store.models import AuditEntry, LoginSession, Membership, Unit, User, utcnow
+
+ROLES = ("admin", "organiser", "member")
+UNIT_KINDS = ("district_committee", "street_committee", "township_committee", "community", "village", "branch",
+              "group", "office", "working_group", "steering_group", "other")
+MIN_PASSWORD = 10
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_LOGIN = 5
+MAX_FAILURES_PER_ADDRESS = 20
+UNIT_PATH_SEPARATOR = "/"
+
+
+class AccountError(StudyHubError):
+    pass
+
+
+class LoginFailed(AccountError):
+    pass
+
+
+class LoginThrottled(AccountError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the user and the units they belong to (with their paths), for permission checks."""
+    id: int
+    login: str
+    display_name: str
+    role: str
+    units: tuple[tuple[int, str, str], ...] = field(default_factory=tuple)  # (id, name, path)
+
+    @property
+    def unit_ids(self) -> set[int]:
+        return {unit_id for unit_id, _, _ in self.units}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def manages(self, unit_path: str) -> bool:
+        """Organisers manage their units and every unit below; admins manage all."""
+        if self.is_admin:
+            return True
+        return self.role == "organiser" and any(unit_path.startswith(path) for _, _, path in self.units)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountService:
+    def __init__(self, store: DocumentStore, session_hours: float = 12):
+        self.sessions = store.sessions
+        self.session_length = timedelta(hours=session_hours)
+        self.hasher = PasswordHasher()  # Argon2id with the library's current defaults
+
+    # --- units -----------------------------------------------------------------------------------------
+
+    def add_unit(self, name: str, kind: str = "other", parent: str | None = None) -> Unit:
+        """A unit under ``parent`` (a unit path like "迎泽区委/桥东街道党工委", or None for a root)."""
+        name = name.strip()
+        if not name or UNIT_PATH_SEPARATOR in name:
+            raise AccountError(f"a unit name must be non-empty and contain no {UNIT_PATH_SEPARATOR!r}: {name!r}")
+        if kind not in UNIT_KINDS:
+            raise AccountError(f"unit kind {kind!r} is not one of {', '.join(UNIT_KINDS)}")
+        parent_unit = self.unit_by_path(parent) if parent else None
+        with self.sessions.begin() as session:
+            parent_id = parent_unit.id if parent_unit else None
+            same_place = Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id
+            if session.scalars(select(Unit).where(Unit.name == name, same_place)).first() is not None:
+                raise AccountError(f"{parent + '/' if parent else ''}{name} already exists")
+            unit = Unit(name=name, kind=kind, parent_id=parent_unit.id if parent_unit else None, path="")
+            session.add(unit)
+            session.flush()
+            unit.path = f"{parent_unit.path if parent_unit else '/'}{unit.id}/"
+        return unit
+
+    def unit_by_path(self, names: str) -> Unit:
+        parts = [p.strip() for p in names.strip().strip(UNIT_PATH_SEPARATOR).split(UNIT_PATH_SEPARATOR) if p.strip()]
+        if not parts:
+            raise AccountError("an empty unit path")
+        parent_id = None
+        unit = None
+        with self.sessions() as session:
+            for part in parts:
+                query = select(Unit).where(Unit.name == part)
+                query = query.where(Unit.parent_id.is_(None)) if parent_id is None else \
+                    query.where(Unit.parent_id == parent_id)
+                unit = session.scalars(query).first()
+                if unit is None:
+                    raise NotFoundError(f"no unit {'/'.join(parts)!r} (missing: {part!r}); "
+                                        "`study-hub unit list` shows the tree")
+                parent_id = unit.id
+        return unit
+
+    def list_units(self) -> list[tuple[Unit, str]]:
+        """Every unit with its full name path, in tree order."""
+        with self.sessions() as session:
+            units = list(session.scalars(select(Unit)))
+        by_id = {u.id: u for u in units}
+
+        def names(unit: Unit) -> str:
+            ids = [int(i) for i in unit.path.strip("/").split("/")]
+            return UNIT_PATH_SEPARATOR.join(by_id[i].name for i in ids)
+        return sorted(((u, names(u)) for u in units), key=lambda item: item[1])
+
+    # --- users -----------------------------------------------------------------------------------------
+
+    def add_user(self, login: str, display_name: str, password: str, role: str = "member",
+                 units: list[str] | None = None, actor: Principal | None = None) -> User:
+        login = login.strip()
+        if not login or len(login) > 100 or any(c.isspace() for c in login):
+            raise AccountError(f"a login id must be 1–100 characters without spaces: {login!r}")
+        if not display_name.strip():
+            raise AccountError("a user needs a display name (the real name)")
+        if role not in ROLES:
+            raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        self._check_password(password)
+        unit_rows = [self.unit_by_path(path) for path in units or []]
+        try:
+            with self.sessions.begin() as session:
+                user = User(login=login, display_name=display_name.strip(), role=role,
+                            password_hash=self.hasher.hash(password))
+                session.add(user)
+                session.flush()
+                for unit in unit_rows:
+                    session.add(Membership(user_id=user.id, unit_id=unit.id))
+        except IntegrityError as exc:
+            raise AccountError(f"the login id {login!r} is taken") from exc
+        self.audit("user_added", actor.id if actor else None, f"user:{login}", {"role": role, "units": units or []})
+        return user
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+    def get_user(self, login: str) -> User:
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.login == login)).first()
+        if user is None:
+            raise NotFoundError(f"no user {login!r}")
+        return user
+
+    def set_role(self, login: str, role: str, actor: Principal | None = None) -> None:
+        if role not in ROLES:
+            raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        user = self.get_user(login)
+        with self.sessions.begin() as session:
+            session.get(User, user.id).role = role
+        self.audit("role_changed", actor.id if actor else None, f"user:{login}", {"from": user.role, "to": role})
+
+    def set_password(self, login: str, password: str, actor: Principal | None = None) -> None:
+        self._check_password(password)
+        user = self.get_user(login)
+        with self.sessions.begin() as session:
+            session.get(User, user.id).password_hash = self.hasher.hash(password)
+            session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # sign out everywhere
+        self.audit("password_changed", actor.id if actor else None, f"user:{login}")
+
+    def add_membership(self, login: str, unit_path: str) -> None:
+        user, unit = self.get_user(login), self.unit_by_path(unit_path)
+        with self.sessions.begin() as session:
+            if session.get(Membership, (user.id, unit.id)) is None:
+                session.add(Membership(user_id=user.id, unit_id=unit.id))
+
+    def principal(self, user: User) -> Principal:
+        with self.sessions() as session:
+            units = session.execute(select(Unit.id, Unit.name, Unit.path).join(
+                Membership, Membership.unit_id == Unit.id).where(Membership.user_id == user.id)
+                .order_by(Unit.path)).all()
+        return Principal(user.id, user.login, user.display_name, user.role, tuple(tuple(u) for u in units))
+
+    def units_under(self, unit_path: str) -> set[int]:
+        """The unit with this path and all its descendants."""
+        with self.sessions() as session:
+            return set(session.scalars(select(Unit.id).where(Unit.path.startswith(unit_path))))
+
+    # --- signing in --------------------------------------------------------------------------------------
+
+    def authenticate(self, login: str, password: str, ip: str | None = None) -> User:
+        since = utcnow() - LOGIN_WINDOW
+        with self.sessions() as session:
+            failures = session.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "login_failed", AuditEntry.subject == f"user:{login}", AuditEntry.at >= since))
+            from_address = session.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "login_failed", AuditEntry.ip == ip, AuditEntry.at >= since)) if ip else 0
+            user = session.scalars(select(User).where(User.login == login)).first()
+        if failures >= MAX_FAILURES_PER_LOGIN or from_address >= MAX_FAILURES_PER_ADDRESS:
+            self.audit("login_throttled", None, f"user:{login}", ip=ip)
+            raise LoginThrottled("too many failed sign-ins: wait 15 minutes and try again")
+        try:
+            if user is None or not user.active:
+                self.hasher.hash(password)  # the same work as a real check: no timing hint of which logins exist
+                raise VerificationError
+            self.hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            self.audit("login_failed", None, f"user:{login}", ip=ip)
+            raise LoginFailed("wrong login id or password") from None
+        if self.hasher.check_needs_rehash(user.password_hash):
+            with self.sessions.begin() as session:
+                session.get(User, user.id).password_hash = self.hasher.hash(password)
+        self.audit("login", user.id, f"user:{login}", ip=ip)
+        return user
+
+    def start_session(self, user: User) -> tuple[str, str]:
+        """A new session: (the cookie's token, the session's CSRF token)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self.sessions.begin() as session:
+            session.execute(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
+            session.add(LoginSession(token_hash=token_digest(token), user_id=user.id, csrf_token=csrf,
+                                     expires_at=utcnow() + self.session_length))
+        return token, csrf
+
+    def session_of(self, token: str | None) -> tuple[Principal, str] | None:
+        """(who, their CSRF token) for a live session token; None if unknown, expired or the user is disabled."""
+        if not token:
+            return None
+        with self.sessions() as session:
+            row = session.execute(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                                  .where(LoginSession.token_hash == token_digest(token))).first()
+        if row is None:
+            return None
+        login_session, user = row
+        expires = login_session.expires_at
+        if expires.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
+            expires = expires.replace(tzinfo=utcnow().tzinfo)
+        if expires < utcnow() or not user.active:
+            return None
+        return self.principal(user), login_session.csrf_token
+
+    def end_session(self, token: str | None, actor: Principal | None = None, ip: str | None = None) -> None:
+        if token:
+            with self.sessions.begin() as session:
+                session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+            if actor:
+                self.audit("logout", actor.id, f"user:{actor.login}", ip=ip)
+
+    # --- audit -----------------------------------------------------------------------------------------------
+
+    def audit(self, action: str, actor_id: int | None, subject: str = "", detail: dict[str, Any] | None = None,
+              ip: str | None = None) -> None:
+        with self.sessions.begin() as session:
+            session.add(AuditEntry(action=action, actor_id=actor_id, subject=subject[:200], detail=detail or {},
+                                   ip=ip, at=utcnow()))
+
+    def audit_entries(self, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        with self.sessions() as session:
+            return list(session.scalars(query))

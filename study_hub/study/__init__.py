@@ -1,0 +1,1 @@
+"""Study features over the store: notes anchored to passages (reading lists and sessions come next)."""

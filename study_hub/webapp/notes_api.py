@@ -1,0 +1,115 @@
+"""The notes API under /api/notes and /api/me: the same NoteService (and rules) as the pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BeforeValidator
+
+from study_hub.study.notes import NoteView
+from study_hub.webapp import reading, schemas
+from study_hub.webapp.auth import CurrentUser, signed_in
+from study_hub.webapp.context import Ctx
+
+
+def _iso_date(value):
+    # Pydantic would also take numbers ("0.0" as 1970-01-01); a date here is written YYYY-MM-DD.
+    if not isinstance(value, date) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+NoteId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A note's number.")]
+
+router = APIRouter(prefix="/api", tags=["notes"], responses={
+    400: {"model": schemas.Problem, "description": "A selection, tag or sharing choice that is not valid."},
+    401: {"model": schemas.Problem, "description": "Not signed in."},
+    403: {"model": schemas.Problem, "description": "Not allowed, or the CSRF token is missing."},
+    404: {"model": schemas.Problem, "description": "No such note (or not one you may see)."},
+    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
+})
+
+
+def note_out(view: NoteView) -> schemas.NoteOut:
+    return schemas.NoteOut(
+        id=view.id, owner_name=view.owner_name, mine=view.editable, document_id=view.document_id,
+        document_title=view.document_title, passage_id=view.passage_id, heading_path=view.heading_path,
+        start=view.start, end=view.end, quote=view.quote, prefix=view.prefix, suffix=view.suffix, body=view.body,
+        tags=view.tags, visibility=view.visibility, unit_id=view.unit_id, unit_name=view.unit_name,
+        orphaned=view.orphaned, created_at=view.created_at, updated_at=view.updated_at,
+        url=None if view.orphaned or not view.passage_id else reading.passage_url(view.document_id, view.passage_id))
+
+
+@router.get("/me", response_model=schemas.Me, summary="The signed-in user, their units and CSRF token")
+def me(request: Request, ctx: Ctx, who: CurrentUser) -> schemas.Me:
+    _, csrf = signed_in(request, ctx)
+    return schemas.Me(login=who.login, display_name=who.display_name, role=who.role, csrf_token=csrf,
+                      units=[schemas.UnitRef(id=i, name=n) for i, n, _ in who.units])
+
+
+
+def _filters(mine: bool, doc: str | None, tag: str | None, q: str | None, since: date | None,
+             until: date | None) -> dict:
+    return {"mine_only": mine, "document": doc or None, "tag": tag or None, "text": q or None, "since": since,
+            "until": until}
+
+
+@router.get("/notes", response_model=list[schemas.NoteOut], summary="Notes you may see, newest first")
+def list_notes(
+    ctx: Ctx, who: CurrentUser,
+    mine: Annotated[bool, Query(description="Only your own notes.")] = False,
+    doc: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the note or its quote.")] = None,
+    since: IsoDate | None = None, until: IsoDate | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[schemas.NoteOut]:
+    views = ctx.notes.list(who, **_filters(mine, doc, tag, q, since, until), limit=limit, offset=offset)
+    return [note_out(v) for v in views]
+
+
+@router.post("/notes", response_model=schemas.NoteOut, status_code=201, summary="Note a selection of a passage")
+def create_note(ctx: Ctx, who: CurrentUser, note: schemas.NoteCreate) -> schemas.NoteOut:
+    return note_out(ctx.notes.create(who, note.passage_id, note.start, note.end, note.body, note.tags,
+                                     note.visibility, note.unit_id))
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@router.get("/notes/export", summary="Your notes as Markdown or DOCX, with quotes and citations",
+            response_class=Response, responses={200: {"content": {"text/markdown": {}, DOCX: {}}}})
+def export_notes(
+    ctx: Ctx, who: CurrentUser, format: Literal["md", "docx"] = "md",
+    doc: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: IsoDate | None = None, until: IsoDate | None = None,
+) -> Response:
+    views = ctx.notes.list(who, **_filters(True, doc, tag, q, since, until), limit=10_000)
+    data = ctx.notes.export(who, views, format)
+    media = "text/markdown; charset=utf-8" if format == "md" else DOCX
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="study-notes.{format}"'})
+
+
+@router.get("/notes/{note_id}", response_model=schemas.NoteOut, summary="One note")
+def get_note(ctx: Ctx, who: CurrentUser, note_id: NoteId) -> schemas.NoteOut:
+    return note_out(ctx.notes.get(who, note_id))
+
+
+@router.patch("/notes/{note_id}", response_model=schemas.NoteOut, summary="Change your note")
+def update_note(ctx: Ctx, who: CurrentUser, note_id: NoteId, change: schemas.NoteUpdate) -> schemas.NoteOut:
+    return note_out(ctx.notes.update(who, note_id, body=change.body, tags=change.tags,
+                                     visibility=change.visibility, unit_id=change.unit_id))
+
+
+@router.delete("/notes/{note_id}", status_code=204, summary="Delete your note")
+def delete_note(ctx: Ctx, who: CurrentUser, note_id: NoteId) -> Response:
+    ctx.notes.delete(who, note_id)
+    return Response(status_code=204)

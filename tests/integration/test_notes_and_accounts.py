@@ -1,0 +1,358 @@
+"""Accounts and study notes through the API and the pages: permissions, CSRF, sign-in, re-anchoring,
+import and export. Members: A and B in branch A1, C in branch A2 (same community), an organiser of
+community A, an organiser of the sibling community B, and an admin."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from study_hub.accounts import AccountService
+from study_hub.accounts.importer import import_members, read_rows
+from study_hub.config import Settings
+from study_hub.index.builder import update_indexes
+from study_hub.pipeline import ingest_paths
+from study_hub.store import open_store
+from study_hub.store.models import AuditEntry, User
+from study_hub.study.notes import NoteService, reanchor
+from study_hub.webapp import create_app
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
+DOC = "central-reg-property-management-2018"
+PASSWORD = "correct-horse-battery"
+A1 = "迎泽区委/桥东街道党工委/五一社区党委/第一党支部"
+A2 = "迎泽区委/桥东街道党工委/五一社区党委/第二党支部"
+B1 = "迎泽区委/桥东街道党工委/双塔社区党委/第一党支部"
+
+
+def build_units(accounts: AccountService) -> None:
+    accounts.add_unit("迎泽区委", "district_committee")
+    accounts.add_unit("桥东街道党工委", "street_committee", "迎泽区委")
+    for community in ("五一社区党委", "双塔社区党委"):
+        accounts.add_unit(community, "community", "迎泽区委/桥东街道党工委")
+    accounts.add_unit("第一党支部", "branch", "迎泽区委/桥东街道党工委/五一社区党委")
+    accounts.add_unit("第二党支部", "branch", "迎泽区委/桥东街道党工委/五一社区党委")
+    accounts.add_unit("第一党支部", "branch", "迎泽区委/桥东街道党工委/双塔社区党委")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    home = tmp_path_factory.mktemp("notes-home")
+    settings = Settings(home=home, semantic=False)
+    store = open_store(settings)
+    docs = home / "docs"
+    docs.mkdir()
+    for name in (DOC, "municipal-reg-qingdao-property-2021"):
+        shutil.copy(CORPUS / f"{name}.txt", docs)
+    assert ingest_paths([docs], store, settings).ok
+    update_indexes(store, settings.indexes_dir)
+    accounts = AccountService(store)
+    build_units(accounts)
+    accounts.add_user("a", "甲", PASSWORD, "member", [A1])
+    accounts.add_user("b", "乙", PASSWORD, "member", [A1])
+    accounts.add_user("c", "丙", PASSWORD, "member", [A2])
+    accounts.add_user("org_a", "组织员甲", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/五一社区党委"])
+    accounts.add_user("org_b", "组织员乙", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/双塔社区党委"])
+    accounts.add_user("admin", "管理员", PASSWORD, "admin")
+    app = create_app(settings, encoder=None)
+    clients = {}
+    for login in ("a", "b", "c", "org_a", "org_b", "admin"):
+        client = TestClient(app)
+        sign_in(client, login)
+        clients[login] = client
+    clients["anonymous"] = TestClient(app)
+    return {"settings": settings, "store": store, "accounts": accounts, "app": app, "clients": clients}
+
+
+def sign_in(client: TestClient, login: str, password: str = PASSWORD):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"login": login, "password": password, "csrf_token": token,
+                                           "next": "/notes"}, follow_redirects=False)
+    assert response.status_code == 303
+    return response
+
+
+def csrf_of(client: TestClient) -> str:
+    return client.get("/api/me").json()["csrf_token"]
+
+
+def post_note(client: TestClient, passage_id: str, start: int, end: int, **fields):
+    return client.post("/api/notes", json={"passage_id": passage_id, "start": start, "end": end, **fields},
+                       headers={"X-CSRF-Token": csrf_of(client)})
+
+
+def unit_id(world, path: str) -> int:
+    return world["accounts"].unit_by_path(path).id
+
+
+@pytest.fixture(scope="module")
+def notes(world):
+    """A's private note, a note shared with branch A1, and one for the organisers of branch A1."""
+    passage = next(p for p in world["store"].get_document(DOC).passages if "业主大会" in p.text)
+    start = passage.text.index("业主大会")
+    a = world["clients"]["a"]
+    made = {}
+    for name, visibility in (("private", "private"), ("unit", "unit"), ("organisers", "organisers")):
+        response = post_note(a, passage.id, start, start + 4, body=f"**{name}** 笔记 {name}-marker",
+                             tags=["物业", name], visibility=visibility,
+                             unit_id=None if visibility == "private" else unit_id(world, A1))
+        assert response.status_code == 201, response.text
+        made[name] = response.json()
+    assert made["private"]["quote"] == "业主大会" and made["private"]["prefix"].endswith(passage.text[start - 1])
+    return made
+
+
+# who may read each note (everyone else gets 404: a note you may not see does not exist for you)
+READERS = {
+    "private": {"a"},
+    "unit": {"a", "b", "org_a", "admin"},
+    "organisers": {"a", "org_a", "admin"},
+}
+
+
+@pytest.mark.parametrize("note", sorted(READERS))
+@pytest.mark.parametrize("who", ["a", "b", "c", "org_a", "org_b", "admin"])
+def test_who_reads_which_note(world, notes, note, who) -> None:
+    response = world["clients"][who].get(f"/api/notes/{notes[note]['id']}")
+    assert response.status_code == (200 if who in READERS[note] else 404)
+    listed = {n["id"] for n in world["clients"][who].get("/api/notes").json()}
+    assert (notes[note]["id"] in listed) == (who in READERS[note])
+
+
+def test_only_the_author_edits(world, notes) -> None:
+    clients = world["clients"]
+    shared = notes["unit"]["id"]
+    for who, status in (("b", 403), ("org_a", 403), ("admin", 403), ("c", 404), ("org_b", 404)):
+        response = clients[who].patch(f"/api/notes/{shared}", json={"body": "改了"},
+                                      headers={"X-CSRF-Token": csrf_of(clients[who])})
+        assert response.status_code == status, who
+    body = notes["unit"]["body"] + "（补充体会）"
+    response = clients["a"].patch(f"/api/notes/{shared}", json={"body": body, "tags": ["学习", "unit"]},
+                                  headers={"X-CSRF-Token": csrf_of(clients["a"])})
+    assert response.status_code == 200 and response.json()["body"] == body
+    assert response.json()["tags"] == ["unit", "学习"]
+
+
+def test_delete_rules_and_audit(world, notes) -> None:
+    clients, accounts = world["clients"], world["accounts"]
+    extra = post_note(clients["a"], notes["unit"]["passage_id"], 0, 2, visibility="unit",
+                      unit_id=unit_id(world, A1)).json()
+    private = post_note(clients["a"], notes["unit"]["passage_id"], 0, 2).json()
+    for who, note, status in (("b", extra, 403), ("org_a", extra, 403), ("admin", private, 404),
+                              ("c", extra, 404)):
+        assert clients[who].delete(f"/api/notes/{note['id']}",
+                                   headers={"X-CSRF-Token": csrf_of(clients[who])}).status_code == status
+    assert clients["admin"].delete(f"/api/notes/{extra['id']}",
+                                   headers={"X-CSRF-Token": csrf_of(clients["admin"])}).status_code == 204
+    assert clients["a"].delete(f"/api/notes/{private['id']}",
+                               headers={"X-CSRF-Token": csrf_of(clients["a"])}).status_code == 204
+    assert clients["a"].get(f"/api/notes/{private['id']}").status_code == 404
+    deletions = accounts.audit_entries(action="note_deleted")
+    assert {e.subject for e in deletions} >= {f"note:{extra['id']}", f"note:{private['id']}"}
+
+
+def test_sharing_is_checked_on_the_server(world, notes) -> None:
+    a = world["clients"]["a"]
+    passage = notes["private"]["passage_id"]
+    assert post_note(a, passage, 0, 2, visibility="unit", unit_id=unit_id(world, A2)).status_code == 403
+    assert post_note(a, passage, 0, 2, visibility="unit").status_code == 400
+    assert post_note(a, passage, 5, 2).status_code == 400
+    assert post_note(a, passage, 0, 100_000).status_code == 400
+    assert post_note(a, "no-such-passage", 0, 2).status_code == 404
+    assert post_note(a, passage, 0, 2, visibility="everyone").status_code == 422
+
+
+def test_anonymous_requests_get_no_data(world, notes) -> None:
+    anonymous = world["clients"]["anonymous"]
+    for method, path in (("get", "/api/notes"), ("get", f"/api/notes/{notes['unit']['id']}"),
+                         ("get", "/api/notes/export"), ("delete", f"/api/notes/{notes['unit']['id']}"),
+                         ("get", "/api/me")):
+        response = getattr(anonymous, method)(path)
+        assert response.status_code == 401 and "notes-marker" not in response.text, path
+    assert anonymous.post("/api/notes", json={"passage_id": "x", "start": 0, "end": 1}).status_code == 401
+    page = anonymous.get("/notes", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=%2Fnotes")
+    reader = anonymous.get(f"/documents/{DOC}")
+    assert "private-marker" not in reader.text and "unit-marker" not in reader.text
+
+
+def test_csrf_is_required_for_every_change(world, notes) -> None:
+    a = world["clients"]["a"]
+    body = {"passage_id": notes["private"]["passage_id"], "start": 0, "end": 2}
+    assert a.post("/api/notes", json=body).status_code == 403
+    assert a.post("/api/notes", json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert a.delete(f"/api/notes/{notes['private']['id']}").status_code == 403
+    assert a.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+    fresh = TestClient(world["app"])
+    fresh.get("/login")
+    assert fresh.post("/login", data={"login": "a", "password": PASSWORD, "csrf_token": "forged"}).status_code == 403
+
+
+def test_reader_shows_own_notes_and_shared_ones_on_request(world, notes) -> None:
+    clients = world["clients"]
+    own = clients["a"].get(f"/documents/{DOC}").text
+    assert 'class="note"' in own and "private-marker" in own and "<strong>private</strong>" in own
+    b_plain = clients["b"].get(f"/documents/{DOC}").text
+    assert "unit-marker" not in b_plain and "private-marker" not in b_plain
+    b_shared = clients["b"].get(f"/documents/{DOC}", params={"shared": "1"}).text
+    assert "unit-marker" in b_shared and "private-marker" not in b_shared and "organisers-marker" not in b_shared
+    c_shared = clients["c"].get(f"/documents/{DOC}", params={"shared": "1"}).text
+    assert "unit-marker" not in c_shared
+
+
+def test_my_notes_page_filters_and_export(world, notes) -> None:
+    a = world["clients"]["a"]
+    page = a.get("/notes", params={"tag": "organisers"})
+    assert page.status_code == 200 and "organisers-marker" in page.text and "private-marker" not in page.text
+    assert "private-marker" in a.get("/notes", params={"q": "private-marker"}).text
+    assert "private-marker" not in a.get("/notes", params={"until": "2000-01-01"}).text
+    assert a.get("/notes", params={"since": "not-a-date"}).status_code == 400
+    markdown = a.get("/api/notes/export", params={"format": "md"})
+    assert markdown.status_code == 200 and "> 业主大会" in markdown.text and "《物业管理条例》" in markdown.text
+    docx = a.get("/api/notes/export", params={"format": "docx", "tag": "物业"})
+    from docx import Document as Docx
+
+    text = "\n".join(p.text for p in Docx(io.BytesIO(docx.content)).paragraphs)
+    assert "业主大会" in text and "《物业管理条例》" in text
+    b_export = world["clients"]["b"].get("/api/notes/export").text
+    assert "marker" not in b_export  # an export holds one's own notes only
+    assert world["accounts"].audit_entries(action="notes_exported")
+
+
+def test_sign_in_is_rate_limited_and_passwords_are_hashed(world) -> None:
+    accounts = world["accounts"]
+    accounts.add_user("victim", "受害者", PASSWORD, "member", [A2])
+    client = TestClient(world["app"])
+    for _ in range(5):
+        response = sign_in(client, "victim", "wrong-password-123")
+        assert "error=" in response.headers["location"]
+    blocked = sign_in(client, "victim", PASSWORD)  # even the right password waits now
+    assert "error=" in blocked.headers["location"] and "study_hub_session" not in client.cookies
+    assert "15" in client.get(blocked.headers["location"]).text
+    with world["store"].sessions() as session:
+        hashes = [u.password_hash for u in session.query(User)]
+        failures = session.query(AuditEntry).filter_by(action="login_failed", subject="user:victim").count()
+    assert all(h.startswith("$argon2id$") for h in hashes) and failures == 5
+
+
+def test_sign_out_ends_the_session(world) -> None:
+    client = TestClient(world["app"])
+    sign_in(client, "c")
+    assert client.get("/api/me").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False).status_code == 303
+    assert client.get("/api/me").status_code == 401
+
+
+def test_sessions_expire(tmp_path) -> None:
+    settings = Settings(home=tmp_path / "home", semantic=False, session_hours=0.0003)  # about a second
+    store = open_store(settings)
+    AccountService(store).add_user("x", "某", PASSWORD)
+    client = TestClient(create_app(settings, encoder=None))
+    sign_in(client, "x")
+    assert client.get("/api/me").status_code == 200
+    time.sleep(1.3)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_production_refuses_a_placeholder_secret(tmp_path) -> None:
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        create_app(Settings(home=tmp_path / "home", environment="production"), encoder=None)
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        create_app(Settings(home=tmp_path / "home", environment="production", secret_key="changeme"), encoder=None)
+    create_app(Settings(home=tmp_path / "home", environment="production", secret_key="x" * 48), encoder=None)
+
+
+def test_member_import_reports_bad_rows(world, tmp_path) -> None:
+    accounts = world["accounts"]
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_bytes((
+        "姓名,账号,组织,角色,密码\n"
+        f"李四,lisi,{A1},党员,\n"
+        f"王五,wangwu,{A2},member,a-long-password\n"
+        f"重复,lisi,{A1},member,\n"
+        f"赵六,zhaoliu,迎泽区委/没有这个支部,member,\n"
+        f"钱七,qianqi,{A1},superuser,\n"
+        f"孙八,sunba,{A1},member,short\n"
+        f",nobody,{A1},member,\n"
+        f"周九,a,{A1},member,\n"
+    ).encode("gb18030"))
+    report = import_members(accounts, read_rows(csv_file))
+    assert [login for login, _ in report.added] == ["lisi", "wangwu"]
+    assert dict(report.added)["lisi"] and dict(report.added)["wangwu"] is None  # one-time password generated
+    reasons = dict(report.rejected)
+    assert set(reasons) == {4, 5, 6, 7, 8, 9}
+    assert "twice" in reasons[4] and "没有这个支部" in reasons[5] and "role" in reasons[6]
+    assert "10 characters" in reasons[7] and "display name" in reasons[8] and "taken" in reasons[9]
+    assert accounts.principal(accounts.get_user("lisi")).units[0][1] == "第一党支部"
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["name", "login", "unit", "role"])
+    book.active.append(["吴十", "wushi", B1, "organiser"])
+    book.active.append(["郑十一", "zheng", "", "member"])
+    book.save(tmp_path / "members.xlsx")
+    report = import_members(accounts, read_rows(tmp_path / "members.xlsx"))
+    assert [login for login, _ in report.added] == ["wushi"] and report.rejected == [(3, "no unit given")]
+
+
+# --- re-anchoring after a document changes (service level, on SQLite and PostgreSQL) --------------------------
+
+ORIGINAL = """示范社区学习制度
+
+一、学习安排
+每月第一个周五下午集中学习，由支部书记领学原文。学习前一周公布篇目。
+二、学习要求
+党员应当做好学习笔记，结合岗位谈体会。缺席者应当在一周内补学。
+三、附则
+本制度自印发之日起施行。
+"""
+
+
+def test_notes_reanchor_after_a_document_edit(backend_settings, tmp_path) -> None:
+    store = open_store(backend_settings)
+    accounts = AccountService(store)
+    build_units(accounts)
+    author = accounts.principal(accounts.add_user("writer", "作者", PASSWORD, "member", [A1]))
+    notes = NoteService(store, accounts)
+    source = tmp_path / "in" / "study-rules.txt"
+    source.parent.mkdir()
+    source.write_text(ORIGINAL, encoding="utf-8")
+    assert ingest_paths([source], store, backend_settings).ok
+    passages = store.get_document("study-rules").passages
+
+    def note_on(words: str):
+        passage = next(p for p in passages if words in p.text)
+        start = passage.text.index(words)
+        return notes.create(author, passage.id, start, start + len(words), body=words)
+
+    unchanged = note_on("本制度自印发之日起施行")
+    moving = note_on("由支部书记领学原文")
+    doomed = note_on("缺席者应当在一周内补学")
+
+    edited = ORIGINAL.replace("每月第一个周五下午集中学习，", "每月第一个周五下午集中学习，遇节假日顺延，") \
+        .replace("缺席者应当在一周内补学。", "缺席者由党小组长督促补课。")
+    source.write_text(edited, encoding="utf-8")
+    report = ingest_paths([source], store, backend_settings)
+    assert report.ok and report.notes_moved == 1 and report.notes_orphaned == 1
+
+    after = {n.body: n for n in notes.list(author, mine_only=True)}
+    texts = {p.id: p.text for p in store.get_document("study-rules").passages}
+    kept, moved, orphan = after[unchanged.body], after[moving.body], after[doomed.body]
+    assert (kept.passage_id, kept.start, kept.orphaned) == (unchanged.passage_id, unchanged.start, False)
+    assert not moved.orphaned and texts[moved.passage_id][moved.start:moved.end] == "由支部书记领学原文"
+    assert moved.start != moving.start  # it moved with its sentence
+    assert orphan.orphaned and orphan.quote == "缺席者应当在一周内补学"  # kept with its quote, never re-pointed
+
+    source.write_text(ORIGINAL, encoding="utf-8")  # the text comes back: so does the note
+    ingest_paths([source], store, backend_settings)
+    assert not notes.get(author, doomed.id).orphaned
+    assert reanchor(store, "study-rules").kept == 3
+    store.engine.dispose()
