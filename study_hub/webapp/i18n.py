@@ -78,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "login_id": {"zh": "账号", "en": "Login id"},
     "password": {"zh": "密码", "en": "Password"},
     "my_notes": {"zh": "我的笔记", "en": "My notes"},
+    "shared_notes": {"zh": "共享给我的笔记", "en": "Notes shared with me"},
     "notes": {"zh": "批注", "en": "Notes"},
     "note_add": {"zh": "添加批注", "en": "Add a note"},
     "note_body": {"zh": "学习体会（支持 Markdown）", "en": "Your note (Markdown)"},

@@ -143,15 +143,18 @@ def notes_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
             dates[name] = date.fromisoformat(chosen[name]) if chosen[name] else None
         except ValueError:
             error, dates[name] = f"{chosen[name]!r} is not a date (YYYY-MM-DD)", None
-    notes = ctx.notes.list(who, mine_only=True, document=chosen["doc"] or None, tag=chosen["tag"] or None,
+    shared = params.get("scope") == "shared"  # notes others shared with my units (organisers: units below too)
+    notes = ctx.notes.list(who, mine_only=not shared, document=chosen["doc"] or None, tag=chosen["tag"] or None,
                            text=chosen["q"] or None, **dates, limit=500)
+    if shared:
+        notes = [n for n in notes if not n.editable]
     everything = ctx.notes.list(who, mine_only=True, limit=10_000)
     documents = sorted({(n.document_id, n.document_title or n.document_id) for n in everything},
                        key=lambda item: item[1])
     tags = sorted({t for n in everything for t in n.tags})
     export = urlencode({k: v for k, v in chosen.items() if v})
     return render(request, "notes.html", notes=notes, chosen=chosen, documents=documents, tags=tags,
-                  export_query=export, error=error, status=400 if error else 200)
+                  export_query=export, error=error, shared=shared, status=400 if error else 200)
 
 
 @router.get("/passages/{passage_id}", response_class=HTMLResponse)

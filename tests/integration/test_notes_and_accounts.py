@@ -221,6 +221,11 @@ def test_my_notes_page_filters_and_export(world, notes) -> None:
 
     text = "\n".join(p.text for p in Docx(io.BytesIO(docx.content)).paragraphs)
     assert "业主大会" in text and "《物业管理条例》" in text
+    shared_with_b = world["clients"]["b"].get("/notes", params={"scope": "shared"}).text
+    assert "unit-marker" in shared_with_b and "private-marker" not in shared_with_b
+    organiser_view = world["clients"]["org_a"].get("/notes", params={"scope": "shared"}).text
+    assert "organisers-marker" in organiser_view and "unit-marker" in organiser_view
+    assert "unit-marker" not in world["clients"]["org_b"].get("/notes", params={"scope": "shared"}).text
     b_export = world["clients"]["b"].get("/api/notes/export").text
     assert "marker" not in b_export  # an export holds one's own notes only
     assert world["accounts"].audit_entries(action="notes_exported")
