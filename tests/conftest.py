@@ -125,3 +125,46 @@ def semantic_home(tmp_path_factory, embedder) -> tuple[Settings, DocumentStore]:
     report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=settings.vector_cache_dir)
     assert report.passages == store.counts()[1]
     return settings, store
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Two documents with a keyword index, the unit tree of ``support.build_units`` and six signed-in
+    browsers: members a and b (branch A1), c (branch A2), org_a (organiser of community A, above A1 and A2),
+    org_b (organiser of the sibling community B) and admin; plus an anonymous one."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+    from support import A1, A2, CORPUS, DOC, PASSWORD, build_units, sign_in
+
+    from study_hub.accounts import AccountService
+    from study_hub.index.builder import update_indexes
+    from study_hub.pipeline import ingest_paths
+    from study_hub.webapp import create_app
+
+    home = tmp_path_factory.mktemp("world-home")
+    settings = Settings(home=home, semantic=False)
+    store = open_store(settings)
+    docs = home / "docs"
+    docs.mkdir()
+    for name in (DOC, "municipal-reg-qingdao-property-2021", "provincial-reg-beijing-property-2024"):
+        shutil.copy(CORPUS / f"{name}.txt", docs)
+    shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", home / "catalog.jsonl")  # levels, dates, 文号
+    assert ingest_paths([docs], store, settings).ok
+    update_indexes(store, settings.indexes_dir)
+    accounts = AccountService(store)
+    build_units(accounts)
+    accounts.add_user("a", "甲", PASSWORD, "member", [A1])
+    accounts.add_user("b", "乙", PASSWORD, "member", [A1])
+    accounts.add_user("c", "丙", PASSWORD, "member", [A2])
+    accounts.add_user("org_a", "组织员甲", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/五一社区党委"])
+    accounts.add_user("org_b", "组织员乙", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/双塔社区党委"])
+    accounts.add_user("admin", "管理员", PASSWORD, "admin")
+    app = create_app(settings, encoder=None)
+    clients = {}
+    for login in ("a", "b", "c", "org_a", "org_b", "admin"):
+        client = TestClient(app)
+        sign_in(client, login)
+        clients[login] = client
+    clients["anonymous"] = TestClient(app)
+    return {"settings": settings, "store": store, "accounts": accounts, "app": app, "clients": clients}

@@ -162,3 +162,59 @@ class NoteTag(Base):
 
     note_id: Mapped[int] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+# --- reading lists (学习清单) --------------------------------------------------------------------------------
+
+class ReadingList(Base):
+    __tablename__ = "reading_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    items: Mapped[list[ReadingItem]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                    lazy="selectin", order_by="ReadingItem.position")
+
+
+class ReadingItem(Base):
+    """One thing to study: a whole document, a section (a heading subtree), one passage, or a saved search."""
+    __tablename__ = "reading_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("reading_lists.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # document | section | passage | search
+    document_id: Mapped[str | None] = mapped_column(String(200))  # no FK: a list outlives a removed document
+    passage_id: Mapped[str | None] = mapped_column(String(240))  # the passage, or the section's first passage
+    heading_path: Mapped[str] = mapped_column(Text, default="")  # a section: the heading path it covers
+    query: Mapped[str] = mapped_column(Text, default="")  # a saved search
+    title: Mapped[str] = mapped_column(Text, default="")
+    guide: Mapped[str] = mapped_column(Text, default="")  # the organiser's 学习提示
+    due: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM-DD
+
+
+class ReadingAssignment(Base):
+    """A list assigned to a unit (its members and the units below) or to one person."""
+    __tablename__ = "reading_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("reading_lists.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemProgress(Base):
+    """Evidence of study, recorded by the server: when a member opened an item and when they marked it studied."""
+    __tablename__ = "item_progress"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("reading_items.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    studied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

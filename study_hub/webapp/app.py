@@ -24,7 +24,8 @@ from study_hub.search.query import QueryError
 from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
 from study_hub.study.notes import NoteService
-from study_hub.webapp import api, auth, notes_api, pages
+from study_hub.study.reading_lists import ReadingListService
+from study_hub.webapp import api, auth, lists_api, lists_pages, notes_api, pages
 from study_hub.webapp.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,10 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     if encoder is _FROM_SETTINGS:
         encoder = load_encoder(settings)
     accounts = AccountService(store, settings.session_hours)
-    context = AppContext(settings=settings, store=store,
-                         search=SearchService(store, settings.indexes_dir, encoder=encoder), encoder=encoder,
-                         accounts=accounts, notes=NoteService(store, accounts))
+    search = SearchService(store, settings.indexes_dir, encoder=encoder)
+    context = AppContext(settings=settings, store=store, search=search, encoder=encoder, accounts=accounts,
+                         notes=NoteService(store, accounts),
+                         reading_lists=ReadingListService(store, accounts, search))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")
@@ -82,7 +84,9 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.middleware("http")(_security_headers)
     app.include_router(api.router)
     app.include_router(notes_api.router)
+    app.include_router(lists_api.router)
     app.include_router(auth.router)
+    app.include_router(lists_pages.router)
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app

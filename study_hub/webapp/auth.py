@@ -110,12 +110,13 @@ def login(request: Request, ctx: Ctx, login: Annotated[str, Form(max_length=100)
     return response
 
 
-async def _remember_form_csrf(request: Request) -> None:
+async def remember_form_csrf(request: Request) -> None:
+    """For form posts: keep the form's csrf_token where ``require_user`` looks for it."""
     form = await request.form()
     request.state.form_csrf = str(form.get("csrf_token", ""))
 
 
-@router.post("/logout", dependencies=[Depends(_remember_form_csrf)])
+@router.post("/logout", dependencies=[Depends(remember_form_csrf)])
 def logout(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     ctx.accounts.end_session(request.cookies.get(SESSION_COOKIE), actor=who, ip=client_ip(request))
     response = RedirectResponse("/", status_code=303)

@@ -16,6 +16,7 @@ from study_hub.index.generations import current_generation, read_manifest
 from study_hub.search.service import SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
+from study_hub.study.reading_lists import ReadingListService
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class AppContext:
     encoder: Any | None  # the Embedder, when search by meaning is available
     accounts: AccountService
     notes: NoteService
+    reading_lists: ReadingListService
 
     def health_of_semantic(self) -> bool:
         """Whether search by meaning (and cross-level tracing) can answer now."""

@@ -79,11 +79,8 @@ def create_note(ctx: Ctx, who: CurrentUser, note: schemas.NoteCreate) -> schemas
                                      note.visibility, note.unit_id))
 
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
 @router.get("/notes/export", summary="Your notes as Markdown or DOCX, with quotes and citations",
-            response_class=Response, responses={200: {"content": {"text/markdown": {}, DOCX: {}}}})
+            response_class=Response, responses={200: {"content": {"text/markdown": {}, schemas.DOCX: {}}}})
 def export_notes(
     ctx: Ctx, who: CurrentUser, format: Literal["md", "docx"] = "md",
     doc: Annotated[str | None, Query(max_length=200)] = None,
@@ -93,7 +90,7 @@ def export_notes(
 ) -> Response:
     views = ctx.notes.list(who, **_filters(True, doc, tag, q, since, until), limit=10_000)
     data = ctx.notes.export(who, views, format)
-    media = "text/markdown; charset=utf-8" if format == "md" else DOCX
+    media = "text/markdown; charset=utf-8" if format == "md" else schemas.DOCX
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="study-notes.{format}"'})
 

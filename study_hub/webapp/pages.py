@@ -65,9 +65,14 @@ def _page_number(value: str | None) -> int:
         return 1
 
 
+def _my_lists(ctx, who) -> list:
+    """The lists an organiser can add to from search results and the reader."""
+    return ctx.reading_lists.lists_for(who)[1] if who and who.role in ("admin", "organiser") else []
+
+
 @router.get("/", response_class=HTMLResponse)
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, ctx: Ctx) -> Response:
+def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
     form = {name: request.query_params.get(name, "").strip() for name in SEARCH_FIELDS}
     form["mode"] = form["mode"] if form["mode"] in MODES else "hybrid"
     form["sort"] = form["sort"] if form["sort"] in ("relevance", "date") else "relevance"
@@ -92,7 +97,8 @@ def search_page(request: Request, ctx: Ctx) -> Response:
     pages = math.ceil(results.total / PAGE_SIZE) if results else 0
     return render(request, "search.html", status=status, form=form, results=results, error=error, page=page,
                   pages=min(pages, MAX_PAGE), link=link, filtered=filtered,
-                  semantic=ctx.health_of_semantic(), reader_link=lambda hit: _reader_link(hit, form["q"]))
+                  semantic=ctx.health_of_semantic(), reader_link=lambda hit: _reader_link(hit, form["q"]),
+                  my_lists=_my_lists(ctx, who), here=str(request.url.path) + "?" + str(request.url.query))
 
 
 def _reader_link(hit, q: str) -> str:
@@ -129,7 +135,7 @@ def reader_page(request: Request, ctx: Ctx, who: OptionalUser, doc_id: str) -> R
     return render(request, "document.html", document=detail, q=q, shared=shared,
                   passages=library.reader_passages(ctx, detail, row, q, notes),
                   orphaned=[n for n in notes if n.orphaned], semantic=ctx.health_of_semantic(),
-                  citation=citation(row))
+                  citation=citation(row), my_lists=_my_lists(ctx, who))
 
 
 @router.get("/notes", response_class=HTMLResponse)

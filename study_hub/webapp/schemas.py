@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class Hit(BaseModel):
@@ -165,3 +167,102 @@ class NoteOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     url: str | None = Field(description="The passage in the reader (None when orphaned).")
+
+
+class ReadingItemIn(BaseModel):
+    kind: Literal["document", "section", "passage", "search"]
+    document_id: str | None = Field(default=None, max_length=200)
+    passage_id: str | None = Field(default=None, max_length=240)
+    heading_path: str = Field(default="", max_length=1000, description="A section: the heading path it covers.")
+    query: str = Field(default="", max_length=1000, description="A saved search: the query.")
+    title: str = Field(default="", max_length=500)
+    guide: str = Field(default="", max_length=5000, description="The organiser's guiding note (学习提示).")
+    due: date | None = None
+
+
+class ReadingItemOut(BaseModel):
+    id: int
+    position: int
+    kind: str
+    document_id: str | None
+    passage_id: str | None
+    heading_path: str
+    query: str
+    title: str
+    guide: str
+    due: str | None
+    url: str = Field(description="Open it through the list (records that it was opened).")
+    opened: bool = Field(description="Whether you opened it through the list.")
+    studied: bool = Field(description="Whether you marked it studied.")
+
+
+class ReadingListIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The host unit (one you manage).")
+
+
+class ReadingListOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    unit_id: int | None
+    manageable: bool
+    items: list[ReadingItemOut]
+
+
+class ReadingListSummary(BaseModel):
+    id: int
+    title: str
+    items: int
+    studied: int = Field(description="Items you marked studied.")
+
+
+class ReadingLists(BaseModel):
+    assigned: list[ReadingListSummary]
+    managed: list[ReadingListSummary]
+
+
+class Assignment(BaseModel):
+    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default=[], max_length=200)
+    logins: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=1000)
+
+
+class Studied(BaseModel):
+    studied: bool = True
+
+
+class Move(BaseModel):
+    step: Literal[-1, 1]
+
+
+class MemberProgressOut(BaseModel):
+    login: str
+    display_name: str
+    units: list[str]
+    opened: int
+    studied: int
+    notes: int
+    items: int
+    percent: int
+
+
+class UnitProgressOut(BaseModel):
+    unit: str
+    members: int
+    completed: int = Field(description="Members who marked every item studied.")
+    average_percent: int
+
+
+class Progress(BaseModel):
+    members: list[MemberProgressOut]
+    units: list[UnitProgressOut]
+
+
+class ProposalOut(BaseModel):
+    level: str | None
+    document_id: str
+    title: str
+    doc_number: str | None
+    date: str | None
+    passages: list[dict[str, str]]

@@ -5,82 +5,20 @@ community A, an organiser of the sibling community B, and an admin."""
 from __future__ import annotations
 
 import io
-import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import A1, A2, B1, DOC, PASSWORD, build_units, csrf_of, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.accounts.importer import import_members, read_rows
 from study_hub.config import Settings
-from study_hub.index.builder import update_indexes
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 from study_hub.store.models import AuditEntry, User
 from study_hub.study.notes import NoteService, reanchor
 from study_hub.webapp import create_app
-
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
-DOC = "central-reg-property-management-2018"
-PASSWORD = "correct-horse-battery"
-A1 = "迎泽区委/桥东街道党工委/五一社区党委/第一党支部"
-A2 = "迎泽区委/桥东街道党工委/五一社区党委/第二党支部"
-B1 = "迎泽区委/桥东街道党工委/双塔社区党委/第一党支部"
-
-
-def build_units(accounts: AccountService) -> None:
-    accounts.add_unit("迎泽区委", "district_committee")
-    accounts.add_unit("桥东街道党工委", "street_committee", "迎泽区委")
-    for community in ("五一社区党委", "双塔社区党委"):
-        accounts.add_unit(community, "community", "迎泽区委/桥东街道党工委")
-    accounts.add_unit("第一党支部", "branch", "迎泽区委/桥东街道党工委/五一社区党委")
-    accounts.add_unit("第二党支部", "branch", "迎泽区委/桥东街道党工委/五一社区党委")
-    accounts.add_unit("第一党支部", "branch", "迎泽区委/桥东街道党工委/双塔社区党委")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    home = tmp_path_factory.mktemp("notes-home")
-    settings = Settings(home=home, semantic=False)
-    store = open_store(settings)
-    docs = home / "docs"
-    docs.mkdir()
-    for name in (DOC, "municipal-reg-qingdao-property-2021"):
-        shutil.copy(CORPUS / f"{name}.txt", docs)
-    assert ingest_paths([docs], store, settings).ok
-    update_indexes(store, settings.indexes_dir)
-    accounts = AccountService(store)
-    build_units(accounts)
-    accounts.add_user("a", "甲", PASSWORD, "member", [A1])
-    accounts.add_user("b", "乙", PASSWORD, "member", [A1])
-    accounts.add_user("c", "丙", PASSWORD, "member", [A2])
-    accounts.add_user("org_a", "组织员甲", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/五一社区党委"])
-    accounts.add_user("org_b", "组织员乙", PASSWORD, "organiser", ["迎泽区委/桥东街道党工委/双塔社区党委"])
-    accounts.add_user("admin", "管理员", PASSWORD, "admin")
-    app = create_app(settings, encoder=None)
-    clients = {}
-    for login in ("a", "b", "c", "org_a", "org_b", "admin"):
-        client = TestClient(app)
-        sign_in(client, login)
-        clients[login] = client
-    clients["anonymous"] = TestClient(app)
-    return {"settings": settings, "store": store, "accounts": accounts, "app": app, "clients": clients}
-
-
-def sign_in(client: TestClient, login: str, password: str = PASSWORD):
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/login", data={"login": login, "password": password, "csrf_token": token,
-                                           "next": "/notes"}, follow_redirects=False)
-    assert response.status_code == 303
-    return response
-
-
-def csrf_of(client: TestClient) -> str:
-    return client.get("/api/me").json()["csrf_token"]
 
 
 def post_note(client: TestClient, passage_id: str, start: int, end: int, **fields):

@@ -1,0 +1,137 @@
+"""Reading-list pages: my lists, building a list (also drafted from a topic), a list with progress.
+
+Forms post with the session's CSRF token; every rule is ReadingListService's, as for the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from study_hub.errors import StudyHubError
+from study_hub.webapp import reading
+from study_hub.webapp.auth import CurrentUser, remember_form_csrf
+from study_hub.webapp.context import Ctx
+from study_hub.webapp.lists_api import list_out, unit_summary
+from study_hub.webapp.pages import render
+
+router = APIRouter(include_in_schema=False)
+FormPost = [Depends(remember_form_csrf)]
+
+
+def _back(target: str, default: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@router.get("/lists", response_class=HTMLResponse)
+def lists_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
+    assigned, managed = ctx.reading_lists.lists_for(who)
+    progress = {r.id: sum(1 for p in ctx.reading_lists.my_progress(who, r.id).values() if p.studied_at)
+                for r in assigned}
+    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    return render(request, "lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
+                  can_build=who.role in ("admin", "organiser"))
+
+
+@router.post("/lists", dependencies=FormPost)
+def create_list(ctx: Ctx, who: CurrentUser, title: Annotated[str, Form(max_length=200)],
+                description: Annotated[str, Form(max_length=5000)] = "",
+                unit_id: Annotated[int | None, Form()] = None) -> Response:
+    created = ctx.reading_lists.create(who, title, description, unit_id)
+    return RedirectResponse(f"/lists/{created.id}", status_code=303)
+
+
+@router.get("/lists/draft", response_class=HTMLResponse)
+def draft_page(request: Request, ctx: Ctx, who: CurrentUser, topic: str = "") -> Response:
+    topic = topic.strip()[:200]
+    proposals = ctx.reading_lists.draft(topic) if topic else []
+    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    return render(request, "draft.html", topic=topic, proposals=proposals, units=units)
+
+
+@router.post("/lists/from-draft", dependencies=FormPost)
+async def create_from_draft(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
+    form = await request.form()
+    unit = str(form.get("unit_id") or "")
+    created = ctx.reading_lists.create(who, str(form.get("title", ""))[:200], str(form.get("description", ""))[:5000],
+                                       int(unit) if unit.isdigit() else None)
+    for choice in form.getlist("choice")[:200]:
+        kind, _, target = str(choice).partition(":")
+        if kind == "document":
+            ctx.reading_lists.add_item(who, created.id, "document", document_id=target)
+        elif kind == "passage":
+            ctx.reading_lists.add_item(who, created.id, "passage", passage_id=target)
+    return RedirectResponse(f"/lists/{created.id}", status_code=303)
+
+
+@router.get("/lists/{list_id}", response_class=HTMLResponse)
+def list_page(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
+    shown = list_out(ctx, who, list_id)
+    members = ctx.reading_lists.progress(who, list_id) if shown.manageable else []
+    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    return render(request, "list.html", reading_list=shown, members=members, unit_rows=unit_summary(members),
+                  units=units)
+
+
+@router.get("/lists/{list_id}/items/{item_id}/open")
+def open_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Response:
+    """Open an item through the list: the server records it (evidence of study), then shows the text."""
+    item = ctx.reading_lists.record_open(who, item_id)
+    if item.list_id != list_id:
+        return RedirectResponse(f"/lists/{item.list_id}", status_code=303)
+    if item.kind == "search":
+        return RedirectResponse(f"/search?{urlencode({'q': item.query})}", status_code=303)
+    if item.passage_id:
+        return RedirectResponse(reading.passage_url(item.document_id, item.passage_id), status_code=303)
+    return RedirectResponse(reading.document_url(item.document_id), status_code=303)
+
+
+@router.post("/lists/add", dependencies=FormPost)
+def add_from_anywhere(ctx: Ctx, who: CurrentUser, list_id: Annotated[int, Form()],
+                      kind: Annotated[str, Form(max_length=20)], document_id: Annotated[str, Form(max_length=200)] = "",
+                      passage_id: Annotated[str, Form(max_length=240)] = "",
+                      heading_path: Annotated[str, Form(max_length=1000)] = "",
+                      query: Annotated[str, Form(max_length=1000)] = "",
+                      guide: Annotated[str, Form(max_length=5000)] = "", due: Annotated[str, Form(max_length=10)] = "",
+                      next: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Add an item from a search result, the reader, or the list page itself."""
+    if kind == "section" and not heading_path:
+        kind = "document"
+    ctx.reading_lists.add_item(who, list_id, kind, document_id=document_id or None, passage_id=passage_id or None,
+                               heading_path=heading_path, query=query, guide=guide, due=due or None)
+    return RedirectResponse(_back(next, f"/lists/{list_id}"), status_code=303)
+
+
+@router.post("/lists/{list_id}/items/{item_id}/remove", dependencies=FormPost)
+def remove_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Response:
+    ctx.reading_lists.remove_item(who, list_id, item_id)
+    return RedirectResponse(f"/lists/{list_id}", status_code=303)
+
+
+@router.post("/lists/{list_id}/items/{item_id}/move", dependencies=FormPost)
+def move_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int, step: Annotated[int, Form()]) -> Response:
+    ctx.reading_lists.move_item(who, list_id, item_id, -1 if step < 0 else 1)
+    return RedirectResponse(f"/lists/{list_id}", status_code=303)
+
+
+@router.post("/lists/{list_id}/items/{item_id}/studied", dependencies=FormPost)
+def mark_studied(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int,
+                 studied: Annotated[str, Form()] = "1") -> Response:
+    ctx.reading_lists.get(who, list_id)
+    ctx.reading_lists.mark(who, item_id, studied == "1")
+    return RedirectResponse(f"/lists/{list_id}#item-{item_id}", status_code=303)
+
+
+@router.post("/lists/{list_id}/assign", dependencies=FormPost)
+async def assign(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
+    form = await request.form()
+    unit_ids = [int(v) for v in form.getlist("unit_id") if str(v).isdigit()]
+    logins = [v for v in str(form.get("logins", "")).replace("，", ",").replace(",", " ").split() if v]
+    try:
+        ctx.reading_lists.assign(who, list_id, unit_ids, logins)
+    except StudyHubError as exc:
+        return RedirectResponse(f"/lists/{list_id}?{urlencode({'error': str(exc)})}", status_code=303)
+    return RedirectResponse(f"/lists/{list_id}", status_code=303)
