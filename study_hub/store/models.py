@@ -218,3 +218,61 @@ class ItemProgress(Base):
                                          index=True)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     studied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- study sessions and attendance (学习会 / 三会一课) -------------------------------------------------------
+
+class StudySession(Base):
+    __tablename__ = "study_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    place: Mapped[str] = mapped_column(Text, default="")
+    online_link: Mapped[str] = mapped_column(Text, default="")
+    host_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    reading_list_id: Mapped[int | None] = mapped_column(ForeignKey("reading_lists.id", ondelete="SET NULL"))
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionInvitee(Base):
+    """Who is expected: a unit (its members and the units below) or one person."""
+    __tablename__ = "session_invitees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Attendance(Base):
+    """One expected attendee's record: check-in, leave, absence, make-up study."""
+    __tablename__ = "attendance"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(20))  # present | late | leave_requested | excused | absent
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10), default="")  # qr | code | manual
+    leave_reason: Mapped[str] = mapped_column(Text, default="")
+    leave_decided_by: Mapped[int | None] = mapped_column(Integer)
+    makeup_reflection: Mapped[str] = mapped_column(Text, default="")
+    makeup_submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    makeup_confirmed_by: Mapped[int | None] = mapped_column(Integer)
+    makeup_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CheckinToken(Base):
+    """A check-in token shown on the organiser's screen (QR and short code): seconds long, used once."""
+    __tablename__ = "checkin_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(8), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[int | None] = mapped_column(Integer)

@@ -25,7 +25,8 @@ from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
-from study_hub.webapp import api, auth, lists_api, lists_pages, notes_api, pages
+from study_hub.study.sessions import SessionService
+from study_hub.webapp import api, auth, lists_api, lists_pages, notes_api, pages, sessions_api, sessions_pages
 from study_hub.webapp.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     search = SearchService(store, settings.indexes_dir, encoder=encoder)
     context = AppContext(settings=settings, store=store, search=search, encoder=encoder, accounts=accounts,
                          notes=NoteService(store, accounts),
-                         reading_lists=ReadingListService(store, accounts, search))
+                         reading_lists=ReadingListService(store, accounts, search),
+                         study_sessions=SessionService(store, accounts))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")
@@ -85,8 +87,11 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.include_router(api.router)
     app.include_router(notes_api.router)
     app.include_router(lists_api.router)
+    app.include_router(sessions_api.router)
+    app.include_router(sessions_api.stats_router)
     app.include_router(auth.router)
     app.include_router(lists_pages.router)
+    app.include_router(sessions_pages.router)
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app

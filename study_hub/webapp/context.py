@@ -17,6 +17,7 @@ from study_hub.search.service import SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.sessions import SessionService
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class AppContext:
     accounts: AccountService
     notes: NoteService
     reading_lists: ReadingListService
+    study_sessions: SessionService
 
     def health_of_semantic(self) -> bool:
         """Whether search by meaning (and cross-level tracing) can answer now."""

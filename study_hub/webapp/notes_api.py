@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BeforeValidator
 
 from study_hub.study.notes import NoteView
 from study_hub.webapp import reading, schemas
 from study_hub.webapp.auth import CurrentUser, signed_in
 from study_hub.webapp.context import Ctx
 
-
-def _iso_date(value):
-    # Pydantic would also take numbers ("0.0" as 1970-01-01); a date here is written YYYY-MM-DD.
-    if not isinstance(value, date) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 NoteId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A note's number.")]
 
 router = APIRouter(prefix="/api", tags=["notes"], responses={
@@ -66,7 +55,7 @@ def list_notes(
     doc: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the note or its quote.")] = None,
-    since: IsoDate | None = None, until: IsoDate | None = None,
+    since: schemas.IsoDate | None = None, until: schemas.IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[schemas.NoteOut]:
     views = ctx.notes.list(who, **_filters(mine, doc, tag, q, since, until), limit=limit, offset=offset)
@@ -86,7 +75,7 @@ def export_notes(
     doc: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    since: IsoDate | None = None, until: IsoDate | None = None,
+    since: schemas.IsoDate | None = None, until: schemas.IsoDate | None = None,
 ) -> Response:
     views = ctx.notes.list(who, **_filters(True, doc, tag, q, since, until), limit=10_000)
     data = ctx.notes.export(who, views, format)

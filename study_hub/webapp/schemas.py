@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _iso(pattern: str, what: str):
+    # Pydantic would also read numbers as dates ("0.0" as 1970-01-01): here a date is written out.
+    def check(value):
+        if isinstance(value, (date, datetime)) or re.match(pattern, str(value)):
+            return value
+        raise ValueError(f"a {what} is written {'YYYY-MM-DD' if what == 'date' else 'YYYY-MM-DDTHH:MM[:SS][+08:00]'}")
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso(r"\d{4}-\d{2}-\d{2}$", "date")]
+IsoDateTime = Annotated[datetime, _iso(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", "time")]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class Hit(BaseModel):
@@ -177,7 +192,7 @@ class ReadingItemIn(BaseModel):
     query: str = Field(default="", max_length=1000, description="A saved search: the query.")
     title: str = Field(default="", max_length=500)
     guide: str = Field(default="", max_length=5000, description="The organiser's guiding note (学习提示).")
-    due: date | None = None
+    due: IsoDate | None = None
 
 
 class ReadingItemOut(BaseModel):
@@ -266,3 +281,117 @@ class ProposalOut(BaseModel):
     doc_number: str | None
     date: str | None
     passages: list[dict[str, str]]
+
+
+class SessionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    kind: Literal["branch_meeting", "committee", "group_meeting", "party_lecture", "central_group", "thematic",
+                  "scheduling"]
+    starts_at: IsoDateTime
+    ends_at: IsoDateTime
+    place: str = Field(default="", max_length=500)
+    online_link: str = Field(default="", max_length=1000)
+    host_unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    reading_list_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    agenda: str = Field(default="", max_length=20_000)
+    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default=[], max_length=200)
+    logins: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=1000)
+
+
+class AttendanceOut(BaseModel):
+    login: str
+    display_name: str
+    status: str | None = Field(description="present, late, leave_requested, leave_declined, excused, absent, or "
+                                           "None while the session is open and nothing is recorded")
+    checked_in_at: datetime | None
+    method: str
+    leave_reason: str
+    makeup_reflection: str
+    makeup_confirmed: bool
+
+
+class SessionOut(BaseModel):
+    id: int
+    title: str
+    kind: str
+    kind_name: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    online_link: str
+    host_unit_id: int | None
+    reading_list_id: int | None
+    agenda: str
+    minutes: str
+    closed: bool
+    manageable: bool
+    attendance: list[AttendanceOut] = Field(description="Everyone expected (organisers) or your own record.")
+
+
+class CheckinCode(BaseModel):
+    token: str
+    code: str
+    expires_at: datetime
+    url: str = Field(description="What the QR code holds: the check-in page with the token.")
+    qr_svg: str = Field(description="The QR code as SVG.")
+
+
+class CheckinIn(BaseModel):
+    token: str = Field(default="", max_length=100)
+    code: str = Field(default="", max_length=8)
+
+
+class LeaveIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Decision(BaseModel):
+    approve: bool
+
+
+class MarkIn(BaseModel):
+    login: str = Field(max_length=100)
+    status: Literal["present", "late", "excused", "absent"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class MakeupIn(BaseModel):
+    reflection: str = Field(min_length=1, max_length=20_000)
+
+
+class MinutesIn(BaseModel):
+    minutes: str = Field(max_length=100_000)
+
+
+class SessionCountsOut(BaseModel):
+    session_id: int
+    title: str
+    kind: str
+    starts_at: datetime
+    closed: bool
+    expected: int
+    attended: int
+    late: int
+    excused: int
+    absent: int
+    made_up: int
+    pending: int
+
+
+class PersonCountsOut(BaseModel):
+    name: str
+    display_name: str
+    units: list[str]
+    expected: int
+    attended: int
+    late: int
+    excused: int
+    absent: int
+    made_up: int
+    rate: int = Field(description="Attended / expected, in percent.")
+
+
+class StatisticsOut(BaseModel):
+    sessions: list[SessionCountsOut]
+    members: list[PersonCountsOut]
+    units: list[PersonCountsOut]

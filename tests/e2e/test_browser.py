@@ -214,3 +214,50 @@ def test_select_words_and_save_a_note(page) -> None:
 
     page.goto("/notes")
     assert page.locator(".note-card blockquote").first.inner_text() == "业主大会"
+
+
+def sign_in_page(page, login: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("账号").fill(login)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, semantic_home) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from study_hub.accounts import AccountService
+    from study_hub.study.sessions import SessionService
+
+    _, store = semantic_home
+    accounts = AccountService(store)
+    accounts.add_unit("签到测试支部", "branch")
+    accounts.add_user("host", "主持人", READER_PASSWORD, "organiser", ["签到测试支部"])
+    accounts.add_user("attendee", "参会人", READER_PASSWORD, "member", ["签到测试支部"])
+    host = accounts.principal(accounts.get_user("host"))
+    now = datetime.now(UTC)
+    study = SessionService(store, accounts).create(
+        host, title="支部党员大会", kind="branch_meeting", starts_at=now + timedelta(minutes=10),
+        ends_at=now + timedelta(hours=1), host_unit_id=host.units[0][0], unit_ids=[host.units[0][0]])
+
+    organiser = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}).new_page()
+    sign_in_page(organiser, "host", READER_PASSWORD)
+    organiser.goto(f"/sessions/{study.id}/screen")
+    organiser.locator(".qr svg").wait_for()
+    code = organiser.locator(".short-code").inner_text()
+    assert re.fullmatch(r"\d{6}", code)
+    shot(organiser, "9-checkin-screen")
+
+    member = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    sign_in_page(member, "attendee", READER_PASSWORD)
+    member.goto(f"/sessions/{study.id}")
+    member.get_by_label("签到码").fill(code)
+    member.get_by_role("button", name="签到").click()
+    member.locator("h2", has_text="我的状态：出席").wait_for()
+    shot(member, "10-checked-in")
+
+    organiser.goto(f"/sessions/{study.id}")
+    assert "出席" in organiser.locator("table.attendance").inner_text()
+    organiser.context.close()
+    member.context.close()

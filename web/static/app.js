@@ -140,3 +140,29 @@
     });
   });
 })();
+
+// The organiser's check-in screen: a fresh single-use token (QR and short code) every few seconds.
+(function () {
+  "use strict";
+  var screen = document.querySelector(".screen[data-session]");
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  if (!screen || !csrf) return;
+  var id = screen.getAttribute("data-session");
+  function refresh() {
+    fetch("/api/sessions/" + id + "/checkin-code", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf.content }
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) throw new Error(data.message || response.statusText);
+        screen.querySelector(".qr").innerHTML = data.qr_svg;
+        screen.querySelector(".short-code").textContent = data.code;
+      });
+    }).catch(function (error) {
+      var box = screen.querySelector(".error");
+      box.textContent = error.message;
+      box.hidden = false;
+    });
+  }
+  refresh();
+  setInterval(refresh, 10000);
+})();

@@ -1,0 +1,441 @@
+"""Study sessions (学习会 / 三会一课 / 专题学习) and attendance: check-in, leave, absence, make-up study.
+
+- A session has a host unit, expected attendees (units, meaning their members and the units below, and/or
+  people), an optional reading list, an agenda and minutes.
+- Check-in: the organiser's screen shows a QR code and a 6-digit short code for a token that lives
+  ``TOKEN_SECONDS`` and works once; a signed-in expected attendee presents it during the check-in window
+  (from ``OPENS_BEFORE`` before the start to the end). Later than ``LATE_AFTER`` after the start is "late".
+  Organisers may also mark attendance by hand; the reason goes to the audit log.
+- Leave (请假): requested with a reason, approved (excused) or declined by an organiser.
+- Closing a session (by an organiser, or by itself once it has ended) marks every expected attendee with
+  no attendance as absent (an undecided leave too).
+- Make-up study (补学): an absent or excused member completes the session's reading list (every item
+  marked studied) and writes a reflection; an organiser confirms it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from study_hub.accounts import AccountService, Principal
+from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
+from study_hub.store import DocumentStore
+from study_hub.store.models import (
+    Attendance,
+    CheckinToken,
+    ItemProgress,
+    Membership,
+    ReadingItem,
+    SessionInvitee,
+    StudySession,
+    Unit,
+    User,
+    utcnow,
+)
+
+SESSION_KINDS = {
+    "branch_meeting": "支部党员大会", "committee": "支委会", "group_meeting": "党小组会", "party_lecture": "党课",
+    "central_group": "中心组学习", "thematic": "专题学习", "scheduling": "工作调度会",
+}
+STATUSES = ("present", "late", "leave_requested", "leave_declined", "excused", "absent")
+TOKEN_SECONDS = 20
+OPENS_BEFORE = timedelta(minutes=30)
+LATE_AFTER = timedelta(minutes=5)
+MIN_REFLECTION = 20
+
+
+class SessionError(StudyHubError):
+    pass
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they are stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class SessionCounts:
+    session_id: int
+    title: str
+    kind: str
+    starts_at: datetime
+    closed: bool
+    expected: int = 0  # 应到
+    attended: int = 0  # 实到 (present + late)
+    late: int = 0
+    excused: int = 0  # 请假 (approved)
+    absent: int = 0  # 缺席
+    made_up: int = 0  # 补学 (confirmed)
+    pending: int = 0  # not yet recorded (the session is still open)
+
+
+@dataclass
+class PersonCounts:
+    login: str
+    display_name: str
+    units: list[str]
+    expected: int = 0
+    attended: int = 0
+    late: int = 0
+    excused: int = 0
+    absent: int = 0
+    made_up: int = 0
+
+    @property
+    def rate(self) -> int:
+        return round(100 * self.attended / self.expected) if self.expected else 0
+
+
+@dataclass
+class Statistics:
+    sessions: list[SessionCounts] = field(default_factory=list)
+    members: list[PersonCounts] = field(default_factory=list)
+    units: list[PersonCounts] = field(default_factory=list)  # login = unit name
+
+
+class SessionService:
+    def __init__(self, store: DocumentStore, accounts: AccountService, clock: Callable[[], datetime] = utcnow):
+        self.sessions = store.sessions
+        self.accounts = accounts
+        self.clock = clock
+
+    # --- who ---------------------------------------------------------------------------------------------
+
+    def can_manage(self, who: Principal, study: StudySession) -> bool:
+        if who.is_admin or study.created_by == who.id:
+            return True
+        if study.host_unit_id is None:
+            return False
+        with self.sessions() as session:
+            unit = session.get(Unit, study.host_unit_id)
+        return unit is not None and who.manages(unit.path)
+
+    def expected(self, session_id: int) -> list[User]:
+        with self.sessions() as session:
+            invitees = list(session.scalars(select(SessionInvitee).where(SessionInvitee.session_id == session_id)))
+            ids = {i.user_id for i in invitees if i.user_id}
+            for invitee in invitees:
+                if invitee.unit_id:
+                    path = session.get(Unit, invitee.unit_id).path
+                    ids |= set(session.scalars(select(Membership.user_id).join(Unit, Unit.id == Membership.unit_id)
+                                               .where(Unit.path.startswith(path))))
+            return list(session.scalars(select(User).where(User.id.in_(ids), User.active).order_by(User.login)))
+
+    def _load(self, session_id: int) -> StudySession:
+        with self.sessions() as session:
+            study = session.get(StudySession, session_id)
+        if study is None:
+            raise NotFoundError(f"no study session {session_id}")
+        return study
+
+    def get(self, who: Principal, session_id: int) -> StudySession:
+        """The session, if ``who`` manages it or is expected at it; closed first if it has ended."""
+        study = self._load(session_id)
+        if not (self.can_manage(who, study) or any(u.id == who.id for u in self.expected(session_id))):
+            raise NotFoundError(f"no study session {session_id}")
+        if study.closed_at is None and aware(study.ends_at) < self.clock():
+            self._close(study)
+            study = self._load(session_id)
+        return study
+
+    def _managed(self, who: Principal, session_id: int) -> StudySession:
+        study = self.get(who, session_id)
+        if not self.can_manage(who, study):
+            raise PermissionDenied("only the session's organisers can do this")
+        return study
+
+    def sessions_for(self, who: Principal) -> list[StudySession]:
+        with self.sessions() as session:
+            everything = list(session.scalars(select(StudySession).order_by(StudySession.starts_at.desc())))
+        return [s for s in everything if self.can_manage(who, s) or any(u.id == who.id for u in self.expected(s.id))]
+
+    # --- scheduling ---------------------------------------------------------------------------------------
+
+    def create(self, who: Principal, *, title: str, kind: str, starts_at: datetime, ends_at: datetime,
+               host_unit_id: int | None, place: str = "", online_link: str = "", agenda: str = "",
+               reading_list_id: int | None = None, unit_ids: list[int] = (), logins: list[str] = ()
+               ) -> StudySession:
+        if who.role not in ("admin", "organiser"):
+            raise PermissionDenied("only organisers and admins schedule study sessions")
+        if kind not in SESSION_KINDS:
+            raise SessionError(f"a session is one of {', '.join(SESSION_KINDS)}")
+        if not title.strip():
+            raise SessionError("a session needs a title")
+        starts_at, ends_at = aware(starts_at), aware(ends_at)
+        if ends_at <= starts_at:
+            raise SessionError("a session must end after it starts")
+        with self.sessions() as session:
+            units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_([host_unit_id, *unit_ids])))}
+        for unit_id in (host_unit_id, *unit_ids):
+            if unit_id is not None and (unit_id not in units or not who.manages(units[unit_id].path)):
+                raise PermissionDenied(f"unit {unit_id} is not one you manage")
+        users = [self.accounts.get_user(login) for login in logins]
+        with self.sessions.begin() as session:
+            study = StudySession(title=title.strip(), kind=kind, starts_at=starts_at, ends_at=ends_at, place=place,
+                                 online_link=online_link, host_unit_id=host_unit_id, agenda=agenda,
+                                 reading_list_id=reading_list_id, created_by=who.id)
+            session.add(study)
+            session.flush()
+            session.add_all([SessionInvitee(session_id=study.id, unit_id=u) for u in unit_ids])
+            session.add_all([SessionInvitee(session_id=study.id, user_id=u.id) for u in users])
+        return study
+
+    def set_minutes(self, who: Principal, session_id: int, minutes: str) -> None:
+        self._managed(who, session_id)
+        with self.sessions.begin() as session:
+            session.get(StudySession, session_id).minutes = minutes
+
+    # --- check-in -------------------------------------------------------------------------------------------
+
+    def issue_token(self, who: Principal, session_id: int) -> tuple[str, str, datetime]:
+        """A fresh (token, short code, expiry) for the organiser's screen."""
+        study = self._managed(who, session_id)
+        if study.closed_at is not None:
+            raise SessionError("the session is closed")
+        now = self.clock()
+        token, code = secrets.token_urlsafe(16), f"{secrets.randbelow(10**6):06d}"
+        expires = now + timedelta(seconds=TOKEN_SECONDS)
+        with self.sessions.begin() as session:
+            session.execute(delete(CheckinToken).where(CheckinToken.session_id == session_id,
+                                                       CheckinToken.expires_at < now - timedelta(minutes=5)))
+            session.add(CheckinToken(token_hash=_digest(token), session_id=session_id, code=code, expires_at=expires))
+        return token, code, expires
+
+    def check_in(self, who: Principal, session_id: int, token: str = "", code: str = "") -> Attendance:
+        study = self.get(who, session_id)
+        if not any(u.id == who.id for u in self.expected(session_id)):
+            raise PermissionDenied("you are not expected at this session")
+        now = self.clock()
+        opens, closes = aware(study.starts_at) - OPENS_BEFORE, aware(study.ends_at)
+        if study.closed_at is not None or not opens <= now <= closes:
+            raise SessionError(f"check-in is open from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} (UTC)")
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, who.id))
+            if record is not None and record.status in ("present", "late"):
+                return record
+            query = select(CheckinToken).where(CheckinToken.session_id == session_id)
+            if token:
+                query = query.where(CheckinToken.token_hash == _digest(token))
+            elif code.strip():
+                query = query.where(CheckinToken.code == code.strip(), CheckinToken.used_by.is_(None))
+            else:
+                raise SessionError("scan the QR code or type the short code shown on the screen")
+            found = [t for t in session.scalars(query) if aware(t.expires_at) >= now]
+            if not found:
+                raise SessionError("this code has expired: scan or type the one on the screen now")
+            if found[0].used_by is not None:
+                raise SessionError("this code was already used: scan or type the one on the screen now")
+            found[0].used_by = who.id
+            if record is None:
+                record = Attendance(session_id=session_id, user_id=who.id, status="present")
+                session.add(record)
+            record.status = "late" if now > aware(study.starts_at) + LATE_AFTER else "present"
+            record.checked_in_at, record.method = now, "qr" if token else "code"
+        return record
+
+    def mark(self, who: Principal, session_id: int, login: str, status: str, reason: str) -> None:
+        """An organiser records attendance by hand (someone without a phone, a correction); audited."""
+        self._managed(who, session_id)
+        if status not in ("present", "late", "excused", "absent"):
+            raise SessionError("a mark is present, late, excused or absent")
+        if not reason.strip():
+            raise SessionError("say why attendance is marked by hand")
+        user = self.accounts.get_user(login)
+        if not any(u.id == user.id for u in self.expected(session_id)):
+            raise SessionError(f"{login} is not expected at this session")
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, user.id))
+            if record is None:
+                record = Attendance(session_id=session_id, user_id=user.id, status=status)
+                session.add(record)
+            record.status, record.method = status, "manual"
+            if status in ("present", "late") and record.checked_in_at is None:
+                record.checked_in_at = self.clock()
+        self.accounts.audit("attendance_marked", who.id, f"session:{session_id}",
+                            {"user": login, "status": status, "reason": reason})
+
+    # --- leave, closing, make-up --------------------------------------------------------------------------------
+
+    def request_leave(self, who: Principal, session_id: int, reason: str) -> None:
+        study = self.get(who, session_id)
+        if not any(u.id == who.id for u in self.expected(session_id)):
+            raise PermissionDenied("you are not expected at this session")
+        if study.closed_at is not None:
+            raise SessionError("the session is closed")
+        if not reason.strip():
+            raise SessionError("a leave request needs a reason")
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, who.id))
+            if record is not None and record.status in ("present", "late"):
+                raise SessionError("you have checked in already")
+            if record is None:
+                record = Attendance(session_id=session_id, user_id=who.id, status="leave_requested")
+                session.add(record)
+            record.status, record.leave_reason = "leave_requested", reason.strip()
+
+    def decide_leave(self, who: Principal, session_id: int, login: str, approve: bool) -> None:
+        self._managed(who, session_id)
+        user = self.accounts.get_user(login)
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, user.id))
+            if record is None or record.status != "leave_requested":
+                raise SessionError(f"{login} has no leave request waiting")
+            record.status = "excused" if approve else "leave_declined"
+            record.leave_decided_by = who.id
+
+    def close(self, who: Principal, session_id: int) -> None:
+        self._close(self._managed(who, session_id))
+
+    def _close(self, study: StudySession) -> None:
+        expected = self.expected(study.id)
+        with self.sessions.begin() as session:
+            row = session.get(StudySession, study.id)
+            if row.closed_at is not None:
+                return
+            row.closed_at = self.clock()
+            for user in expected:
+                record = session.get(Attendance, (study.id, user.id))
+                if record is None:
+                    session.add(Attendance(session_id=study.id, user_id=user.id, status="absent"))
+                elif record.status in ("leave_requested", "leave_declined"):
+                    record.status = "absent"
+
+    def submit_makeup(self, who: Principal, session_id: int, reflection: str) -> None:
+        study = self.get(who, session_id)
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, who.id))
+            if record is None or record.status not in ("absent", "excused"):
+                raise SessionError("make-up study is for members who were absent or excused")
+            if len(reflection.strip()) < MIN_REFLECTION:
+                raise SessionError(f"write a reflection of at least {MIN_REFLECTION} characters")
+            if study.reading_list_id:
+                items = set(session.scalars(select(ReadingItem.id).where(
+                    ReadingItem.list_id == study.reading_list_id)))
+                done = set(session.scalars(select(ItemProgress.item_id).where(
+                    ItemProgress.user_id == who.id, ItemProgress.item_id.in_(items),
+                    ItemProgress.studied_at.is_not(None))))
+                if items - done:
+                    raise SessionError(f"first study the session's reading list: {len(items - done)} of "
+                                       f"{len(items)} items are not marked studied")
+            record.makeup_reflection, record.makeup_submitted_at = reflection.strip(), self.clock()
+
+    def confirm_makeup(self, who: Principal, session_id: int, login: str) -> None:
+        self._managed(who, session_id)
+        user = self.accounts.get_user(login)
+        with self.sessions.begin() as session:
+            record = session.get(Attendance, (session_id, user.id))
+            if record is None or record.makeup_submitted_at is None:
+                raise SessionError(f"{login} has not submitted make-up study")
+            record.makeup_confirmed_by, record.makeup_confirmed_at = who.id, self.clock()
+
+    # --- reading the records -------------------------------------------------------------------------------
+
+    def records(self, who: Principal, session_id: int) -> list[tuple[User, Attendance | None]]:
+        """Every expected attendee with their record (organisers); a member gets their own only."""
+        study = self.get(who, session_id)
+        people = self.expected(session_id)
+        if not self.can_manage(who, study):
+            people = [u for u in people if u.id == who.id]
+        with self.sessions() as session:
+            rows = {a.user_id: a for a in session.scalars(select(Attendance).where(
+                Attendance.session_id == session_id))}
+        return [(user, rows.get(user.id)) for user in people]
+
+    def statistics(self, who: Principal, since: datetime | None = None, until: datetime | None = None
+                   ) -> Statistics:
+        """Per session, per member and per unit, over the sessions ``who`` manages in the period."""
+        result = Statistics()
+        members: dict[int, PersonCounts] = {}
+        units: dict[str, PersonCounts] = {}
+        for study in sorted(self.sessions_for(who), key=lambda s: aware(s.starts_at)):
+            starts = aware(study.starts_at)
+            if not self.can_manage(who, study) or (since and starts < since) or (until and starts >= until):
+                continue
+            study = self.get(who, study.id)  # closes it if it has ended
+            counts = SessionCounts(study.id, study.title, study.kind, starts, study.closed_at is not None)
+            for user, record in self.records(who, study.id):
+                person = members.get(user.id)
+                if person is None:
+                    names = [name for _, name, _ in self.accounts.principal(user).units]
+                    person = members[user.id] = PersonCounts(user.login, user.display_name, names)
+                status = record.status if record else None
+                confirmed = bool(record and record.makeup_confirmed_at)
+                counts.expected += 1
+                counts.attended += status in ("present", "late")
+                counts.late += status == "late"
+                counts.excused += status == "excused"
+                counts.absent += status == "absent"
+                counts.made_up += confirmed
+                counts.pending += status not in ("present", "late", "excused", "absent")
+                for tally in (person, *(units.setdefault(n, PersonCounts(n, n, [n])) for n in person.units)):
+                    tally.expected += 1
+                    tally.attended += status in ("present", "late")
+                    tally.late += status == "late"
+                    tally.excused += status == "excused"
+                    tally.absent += status == "absent"
+                    tally.made_up += confirmed
+            result.sessions.append(counts)
+        result.members = sorted(members.values(), key=lambda p: p.login)
+        result.units = sorted(units.values(), key=lambda p: p.login)
+        return result
+
+
+# --- exports ----------------------------------------------------------------------------------------------
+
+SESSION_COLUMNS = ("会议", "类型", "时间", "应到", "实到", "迟到", "请假", "缺席", "补学", "待定")
+PERSON_COLUMNS = ("账号", "姓名", "组织", "应到", "实到", "迟到", "请假", "缺席", "补学", "出席率%")
+UNIT_COLUMNS = ("组织", "应到人次", "实到", "迟到", "请假", "缺席", "补学", "出席率%")
+
+
+def tables(stats: Statistics) -> dict[str, tuple[tuple[str, ...], list[list]]]:
+    """The three statistics tables as (header, rows), the same figures the page shows."""
+    return {
+        "sessions": (SESSION_COLUMNS, [
+            [s.title, SESSION_KINDS.get(s.kind, s.kind), f"{s.starts_at:%Y-%m-%d %H:%M}", s.expected, s.attended,
+             s.late, s.excused, s.absent, s.made_up, s.pending] for s in stats.sessions]),
+        "members": (PERSON_COLUMNS, [
+            [p.login, p.display_name, "、".join(p.units), p.expected, p.attended, p.late, p.excused, p.absent,
+             p.made_up, p.rate] for p in stats.members]),
+        "units": (UNIT_COLUMNS, [
+            [u.login, u.expected, u.attended, u.late, u.excused, u.absent, u.made_up, u.rate] for u in stats.units]),
+    }
+
+
+def to_csv(stats: Statistics, table: str) -> bytes:
+    import csv
+    import io
+
+    header, rows = tables(stats)[table]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+
+
+def to_xlsx(stats: Statistics) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, title in (("sessions", "会议"), ("members", "党员"), ("units", "组织")):
+        header, rows = tables(stats)[name]
+        sheet = book.create_sheet(title)
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,166 @@
+"""Study sessions under /api/sessions (check-in, leave, make-up, attendance) and statistics under
+/api/attendance: the same SessionService (and rules) as the pages."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from study_hub.study.sessions import SESSION_KINDS, Statistics, to_csv, to_xlsx
+from study_hub.webapp import schemas
+from study_hub.webapp.auth import CurrentUser
+from study_hub.webapp.context import AppContext, Ctx
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ERRORS = {
+    400: {"model": schemas.Problem, "description": "Not possible now (window closed, code expired or used…)."},
+    401: {"model": schemas.Problem, "description": "Not signed in."},
+    403: {"model": schemas.Problem, "description": "Not an organiser of the session, not expected, or no CSRF."},
+    404: {"model": schemas.Problem, "description": "No such session (or not one you may see)."},
+    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
+}
+router = APIRouter(prefix="/api/sessions", tags=["study sessions"], responses=ERRORS)
+stats_router = APIRouter(prefix="/api/attendance", tags=["attendance"], responses=ERRORS)
+
+
+def session_out(ctx: AppContext, who, session_id: int) -> schemas.SessionOut:
+    study = ctx.study_sessions.get(who, session_id)
+    records = ctx.study_sessions.records(who, session_id)
+    return schemas.SessionOut(
+        id=study.id, title=study.title, kind=study.kind, kind_name=SESSION_KINDS.get(study.kind, study.kind),
+        starts_at=study.starts_at, ends_at=study.ends_at, place=study.place, online_link=study.online_link,
+        host_unit_id=study.host_unit_id, reading_list_id=study.reading_list_id, agenda=study.agenda,
+        minutes=study.minutes, closed=study.closed_at is not None,
+        manageable=ctx.study_sessions.can_manage(who, study),
+        attendance=[schemas.AttendanceOut(
+            login=user.login, display_name=user.display_name, status=record.status if record else None,
+            checked_in_at=record.checked_in_at if record else None, method=record.method if record else "",
+            leave_reason=record.leave_reason if record else "",
+            makeup_reflection=record.makeup_reflection if record else "",
+            makeup_confirmed=bool(record and record.makeup_confirmed_at)) for user, record in records])
+
+
+@router.get("", response_model=list[schemas.SessionOut], summary="Sessions you organise or are expected at")
+def sessions(ctx: Ctx, who: CurrentUser) -> list[schemas.SessionOut]:
+    return [session_out(ctx, who, s.id) for s in ctx.study_sessions.sessions_for(who)]
+
+
+@router.post("", response_model=schemas.SessionOut, status_code=201, summary="Schedule a session (organisers)")
+def create(ctx: Ctx, who: CurrentUser, body: schemas.SessionIn) -> schemas.SessionOut:
+    study = ctx.study_sessions.create(who, **body.model_dump())
+    return session_out(ctx, who, study.id)
+
+
+@router.get("/{session_id}", response_model=schemas.SessionOut, summary="A session with its attendance")
+def get(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/checkin-code", response_model=schemas.CheckinCode,
+             summary="A fresh check-in token, short code and QR code for the organiser's screen")
+def checkin_code(request: Request, ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.CheckinCode:
+    import segno
+
+    token, code, expires = ctx.study_sessions.issue_token(who, session_id)
+    url = f"{str(request.base_url).rstrip('/')}/sessions/{session_id}/checkin?{urlencode({'token': token})}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, xmldecl=False, svgns=True, dark="#222")
+    return schemas.CheckinCode(token=token, code=code, expires_at=expires, url=url,
+                               qr_svg=buffer.getvalue().decode())
+
+
+@router.post("/{session_id}/checkin", response_model=schemas.SessionOut, summary="Check in with a token or code")
+def checkin(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.CheckinIn) -> schemas.SessionOut:
+    ctx.study_sessions.check_in(who, session_id, token=body.token, code=body.code)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/leave", response_model=schemas.SessionOut, summary="Ask for leave (请假)")
+def leave(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.LeaveIn) -> schemas.SessionOut:
+    ctx.study_sessions.request_leave(who, session_id, body.reason)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/leave/{login}", response_model=schemas.SessionOut, summary="Approve or decline leave")
+def decide_leave(ctx: Ctx, who: CurrentUser, session_id: Id, login: Annotated[str, Path(max_length=100)],
+                 body: schemas.Decision) -> schemas.SessionOut:
+    ctx.study_sessions.decide_leave(who, session_id, login, body.approve)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/attendance", response_model=schemas.SessionOut,
+             summary="Mark attendance by hand, with the reason (audited)")
+def mark(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.MarkIn) -> schemas.SessionOut:
+    ctx.study_sessions.mark(who, session_id, body.login, body.status, body.reason)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/makeup", response_model=schemas.SessionOut, summary="Submit make-up study (补学)")
+def makeup(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.MakeupIn) -> schemas.SessionOut:
+    ctx.study_sessions.submit_makeup(who, session_id, body.reflection)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/makeup/{login}/confirm", response_model=schemas.SessionOut,
+             summary="Confirm a member's make-up study")
+def confirm_makeup(ctx: Ctx, who: CurrentUser, session_id: Id,
+                   login: Annotated[str, Path(max_length=100)]) -> schemas.SessionOut:
+    ctx.study_sessions.confirm_makeup(who, session_id, login)
+    return session_out(ctx, who, session_id)
+
+
+@router.put("/{session_id}/minutes", response_model=schemas.SessionOut, summary="Attach the minutes (会议记录)")
+def minutes(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.MinutesIn) -> schemas.SessionOut:
+    ctx.study_sessions.set_minutes(who, session_id, body.minutes)
+    return session_out(ctx, who, session_id)
+
+
+@router.post("/{session_id}/close", response_model=schemas.SessionOut,
+             summary="Close the session: everyone expected and unrecorded is absent")
+def close(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
+    ctx.study_sessions.close(who, session_id)
+    return session_out(ctx, who, session_id)
+
+
+def period(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    from datetime import UTC, timedelta
+
+    return (datetime.combine(since, time(), UTC) if since else None,
+            datetime.combine(until, time(), UTC) + timedelta(days=1) if until else None)
+
+
+def statistics_out(stats: Statistics) -> schemas.StatisticsOut:
+    def person(p) -> schemas.PersonCountsOut:
+        return schemas.PersonCountsOut(name=p.login, display_name=p.display_name, units=p.units, expected=p.expected,
+                                       attended=p.attended, late=p.late, excused=p.excused, absent=p.absent,
+                                       made_up=p.made_up, rate=p.rate)
+    return schemas.StatisticsOut(
+        sessions=[schemas.SessionCountsOut(**s.__dict__) for s in stats.sessions],
+        members=[person(p) for p in stats.members], units=[person(u) for u in stats.units])
+
+
+@stats_router.get("", response_model=schemas.StatisticsOut,
+                  summary="Attendance per session, member and unit over a period (sessions you organise)")
+def statistics(ctx: Ctx, who: CurrentUser, since: schemas.IsoDate | None = None,
+               until: schemas.IsoDate | None = None) -> schemas.StatisticsOut:
+    return statistics_out(ctx.study_sessions.statistics(who, *period(since, until)))
+
+
+@stats_router.get("/export", summary="The statistics as CSV (one table) or XLSX (three sheets)",
+                  response_class=Response,
+                  responses={200: {"content": {"text/csv": {}, schemas.XLSX: {}}}})
+def export(ctx: Ctx, who: CurrentUser, format: Literal["csv", "xlsx"] = "xlsx",
+           table: Annotated[Literal["sessions", "members", "units"], Query()] = "sessions",
+           since: schemas.IsoDate | None = None, until: schemas.IsoDate | None = None) -> Response:
+    stats = ctx.study_sessions.statistics(who, *period(since, until))
+    ctx.accounts.audit("attendance_exported", who.id, "attendance", {"format": format})
+    if format == "csv":
+        return Response(to_csv(stats, table), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="attendance-{table}.csv"'})
+    return Response(to_xlsx(stats), media_type=schemas.XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="attendance.xlsx"'})
