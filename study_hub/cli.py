@@ -342,6 +342,28 @@ def user_list(settings: Settings) -> None:
 
 
 @main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, path: Path) -> None:
+    """Write the user data (accounts, units, notes, lists, sessions, attendance, audit log) to PATH."""
+    from study_hub.store.backup import backup as write_backup
+
+    counts = write_backup(_store(settings), path)
+    click.echo(f"backup written to {path}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n))
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def restore(settings: Settings, path: Path) -> None:
+    """Load a backup into an empty database (ingest the documents too: notes point at their passages)."""
+    from study_hub.store.backup import restore as read_backup
+
+    counts = read_backup(_store(settings), path)
+    click.echo(f"restored into {_safe_url(settings)}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.pass_obj

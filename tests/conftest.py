@@ -64,10 +64,25 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     url = request.getfixturevalue("pg_database")
     yield Settings(home=tmp_path / "home", database_url=url)
     engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM passages"))
-        connection.execute(text("DELETE FROM documents"))
+    with engine.begin() as connection:  # every table, children first
+        from study_hub.store.models import Base
+
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
     engine.dispose()
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own, dropped afterwards."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"study_hub_fresh_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

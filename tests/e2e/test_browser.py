@@ -261,3 +261,43 @@ def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, sema
     assert "出席" in organiser.locator("table.attendance").inner_text()
     organiser.context.close()
     member.context.close()
+
+
+def test_markup_typed_by_members_stays_text(browser, base_url, semantic_home) -> None:
+    """HTML and script in a note, its tags, a list title and a session title are shown as text, never run."""
+    from datetime import UTC, datetime, timedelta
+
+    from study_hub.accounts import AccountService
+    from study_hub.study.notes import NoteService
+    from study_hub.study.reading_lists import ReadingListService
+    from study_hub.study.sessions import SessionService
+
+    _, store = semantic_home
+    accounts = AccountService(store)
+    accounts.add_unit("安全测试支部", "branch")
+    accounts.add_user("mallory", "<b>马</b>", READER_PASSWORD, "organiser", ["安全测试支部"])
+    who = accounts.principal(accounts.get_user("mallory"))
+    payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+    passage = store.get_document("central-reg-property-management-2018").passages[2]
+    NoteService(store, accounts).create(who, passage.id, 0, 3, body=f"体会 {payload} [链接](javascript:window.__xss=3)",
+                                        tags=["<i>t</i>"])
+    reading = ReadingListService(store, accounts).create(who, f"清单{payload}")
+    now = datetime.now(UTC)
+    study = SessionService(store, accounts).create(
+        who, title=f"会议{payload}", kind="thematic", starts_at=now, ends_at=now + timedelta(hours=1),
+        host_unit_id=who.units[0][0], unit_ids=[who.units[0][0]])
+
+    page = browser.new_context(base_url=base_url).new_page()
+    sign_in_page(page, "mallory", READER_PASSWORD)
+    for path in ("/documents/central-reg-property-management-2018", "/notes", f"/lists/{reading.id}", "/lists",
+                 f"/sessions/{study.id}", "/sessions"):
+        page.goto(path)
+        for link in page.locator(".note-body a").all():
+            link.click(no_wait_after=True)  # a javascript: link must not survive Markdown rendering
+        assert page.evaluate("window.__xss") is None, path
+        assert page.locator("img[src=x]").count() == 0, path
+    page.goto("/notes")
+    assert "<script>window.__xss=1</script>" in page.locator(".note-body").first.inner_text()
+    assert "#<i>t</i>" in page.locator(".note-tag").first.inner_text()
+    assert page.locator("header .who").inner_text() == "<b>马</b>"
+    page.context.close()

@@ -93,3 +93,15 @@ def test_cli_units_users_and_import(tmp_path: Path) -> None:
     assert _cli(home, "user", "set-role", "zhangsan", "organiser").returncode == 0
     listing = _cli(home, "user", "list").stdout
     assert "zhangsan" in listing and "organiser" in listing and "第一党支部" in listing
+
+
+def test_cli_backup_and_restore(tmp_path: Path) -> None:
+    home, other = tmp_path / "home", tmp_path / "other"
+    assert _cli(home, "user", "add", "keeper", "--name", "保管员", "--password", "a-strong-password").returncode == 0
+    saved = _cli(home, "backup", str(tmp_path / "b.json.gz"))
+    assert saved.returncode == 0 and "1 users" in saved.stdout
+    loaded = _cli(other, "restore", str(tmp_path / "b.json.gz"))
+    assert loaded.returncode == 0 and "1 users" in loaded.stdout
+    assert "keeper" in _cli(other, "user", "list").stdout
+    again = _cli(other, "restore", str(tmp_path / "b.json.gz"))
+    assert again.returncode == 2 and "already holds" in again.stderr
