@@ -366,18 +366,29 @@ def restore(settings: Settings, path: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes serving requests (each loads the app and the embedding model).")
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve the site and the JSON API (pages at /, API at /api, its documentation at /docs)."""
+    import os
+
     import uvicorn
 
     from study_hub.webapp import create_app
 
     app = create_app(settings)
     documents, passages = app.state.context.store.counts()
-    click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ "
-               f"(search by meaning {'on' if app.state.context.encoder else 'off'})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
+               f"worker(s) (search by meaning {'on' if app.state.context.encoder else 'off'})")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # Several processes: each builds its own app from the environment (the home chosen here included).
+    os.environ["STUDY_HUB_HOME"] = str(settings.home)
+    os.environ["STUDY_HUB_DATABASE_URL"] = settings.database_url
+    uvicorn.run("study_hub.webapp.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
 
 
 def run() -> None:

@@ -1,0 +1,257 @@
+"""Load: the real server on loopback, many members at once, a realistic mix; then a check-in burst.
+
+    python benchmarks/load.py [--seconds 15] [--levels 1,8,32,64] [--workers 1] [--burst 300] [--semantic]
+
+Builds a home in a temporary folder (the shipped corpus, its keyword index and, with --semantic, passage
+vectors that are random but searched for real with the real query embedding), creates members in a unit
+and an open study session, starts `study-hub serve --workers N` as a separate process, signs everyone in
+over HTTP, then for each concurrency level drives for --seconds:
+
+    70 % searches: keyword 35 %, hybrid 20 %, filtered 15 %   20 % reads: documents 10 %, passages 10 %
+    10 % writes by signed-in members: notes 10 %
+
+and prints throughput, p50/p95/p99 per endpoint and the errors. Finally --burst members check in to the
+open session within 60 s: for each one the organiser's screen asks for a fresh single-use code, then the
+member checks in with it; every check-in must succeed exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "load-test-password"
+
+
+def prepare(home: Path, members: int, semantic: bool) -> dict:
+    from study_hub.accounts import AccountService
+    from study_hub.config import Settings
+    from study_hub.index.builder import update_indexes
+    from study_hub.pipeline import ingest_paths
+    from study_hub.store import open_store
+    from study_hub.study.sessions import SessionService
+
+    settings = Settings(home=home, semantic=False)
+    store = open_store(settings)
+    ingest_paths([REPO / "corpus" / "docs"], store, settings)
+    records = list(store.iter_index_records())
+    if semantic:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from semantic import build_generation
+
+        from study_hub.embedding.encoder import Embedder
+
+        defaults = Settings()
+        build_generation(settings.indexes_dir, records, Embedder(defaults.embedding_model, defaults.models_dir))
+    else:
+        update_indexes(store, settings.indexes_dir)
+    accounts = AccountService(store)
+    accounts.add_unit("压力测试党委", "community")
+    accounts.add_user("organiser", "组织员", PASSWORD, "organiser", ["压力测试党委"])
+    for number in range(members):
+        accounts.add_user(f"m{number:03d}", f"党员{number:03d}", PASSWORD, "member", ["压力测试党委"])
+    organiser = accounts.principal(accounts.get_user("organiser"))
+    now = datetime.now(UTC)
+    session = SessionService(store, accounts).create(
+        organiser, title="压力测试学习会", kind="thematic", starts_at=now + timedelta(minutes=20),
+        ends_at=now + timedelta(hours=3), host_unit_id=organiser.units[0][0], unit_ids=[organiser.units[0][0]])
+    documents = [d.id for d in store.list_documents()]
+    passages = [r.passage_id for r in records]
+    return {"session": session.id, "documents": documents, "passages": passages}
+
+
+def start_server(home: Path, workers: int, semantic: bool) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "true" if semantic else "false"}
+    server = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "serve", "--port",
+                               str(port), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+async def sign_in(client: httpx.AsyncClient, login: str) -> str:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    await client.post("/login", data={"login": login, "password": PASSWORD, "csrf_token": token})
+    return (await client.get("/api/me")).json()["csrf_token"]
+
+
+def percentile(values: list[float], share: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
+
+
+async def drive(url: str, data: dict, members: list[tuple[httpx.AsyncClient, str]], concurrency: int,
+                seconds: float, queries: list[str]) -> tuple[dict[str, list[float]], dict[str, int], int]:
+    times: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    deadline = time.perf_counter() + seconds
+    anonymous = httpx.AsyncClient(base_url=url, timeout=60)
+
+    async def one(worker: int) -> None:
+        rng = random.Random(worker)
+        member, csrf = members[worker % len(members)]
+        while time.perf_counter() < deadline:
+            roll = rng.random()
+            if roll < 0.35:
+                kind, call = "search keyword", anonymous.get("/api/search", params={
+                    "q": rng.choice(queries), "mode": "keyword"})
+            elif roll < 0.55:
+                kind, call = "search hybrid", anonymous.get("/api/search", params={"q": rng.choice(queries)})
+            elif roll < 0.70:
+                kind, call = "search filtered", anonymous.get("/api/search", params={
+                    "q": rng.choice(queries), "mode": "keyword", "level": rng.choice(["central", "provincial",
+                                                                                    "municipal"])})
+            elif roll < 0.80:
+                kind, call = "document", anonymous.get(f"/api/documents/{rng.choice(data['documents'])}")
+            elif roll < 0.90:
+                kind, call = "passage", anonymous.get(f"/api/passages/{rng.choice(data['passages'])}")
+            else:
+                kind, call = "note (write)", member.post("/api/notes", headers={"X-CSRF-Token": csrf}, json={
+                    "passage_id": rng.choice(data["passages"]), "start": 0, "end": 2, "body": "压力测试"})
+            started = time.perf_counter()
+            try:
+                response = await call
+                ok = response.status_code < 400 or (kind.startswith("search") and response.status_code == 400)
+            except httpx.HTTPError:
+                ok = False
+            times[kind].append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors[kind] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await anonymous.aclose()
+    return times, errors, round(sum(len(v) for v in times.values()) / elapsed, 1)
+
+
+async def burst(url: str, session_id: int, members: list[tuple[httpx.AsyncClient, str]], organiser,
+                concurrency: int = 16) -> tuple[int, int, float, list[float]]:
+    """Every member checks in with a fresh single-use code from the organiser's screen."""
+    screen, screen_csrf = organiser
+    queue: asyncio.Queue = asyncio.Queue()
+    for member in members:
+        queue.put_nowait(member)
+    successes, failures, latencies = 0, 0, []
+
+    async def worker() -> None:
+        nonlocal successes, failures
+        while not queue.empty():
+            client, csrf = queue.get_nowait()
+            code = (await screen.post(f"/api/sessions/{session_id}/checkin-code",
+                                      headers={"X-CSRF-Token": screen_csrf})).json()["code"]
+            started = time.perf_counter()
+            response = await client.post(f"/api/sessions/{session_id}/checkin", headers={"X-CSRF-Token": csrf},
+                                         json={"code": code})
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code == 200:
+                successes += 1
+            else:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return successes, failures, time.perf_counter() - started, latencies
+
+
+async def main_async(args) -> None:
+    levels = [int(x) for x in args.levels.split(",")]
+    queries = [json.loads(line)["query"] for line in
+               (REPO.parent / "shared" / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not json.loads(line)["query"].startswith('"')]
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        started = time.perf_counter()
+        data = prepare(home, max(args.burst, max(levels)), args.semantic)
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; shipped "
+              f"corpus {len(data['documents'])} documents, {len(data['passages'])} passages; "
+              f"{max(args.burst, max(levels))} members; prepared in {time.perf_counter() - started:.0f} s; "
+              f"search by meaning {'on (synthetic vectors, real query embedding)' if args.semantic else 'off'}")
+        for workers in [int(w) for w in args.workers.split(",")]:
+            server, url = start_server(home, workers, args.semantic)
+            try:
+                members = []
+                for number in range(max(levels)):
+                    client = httpx.AsyncClient(base_url=url, timeout=60)
+                    members.append((client, await sign_in(client, f"m{number:03d}")))
+                print(f"\n== server: study-hub serve --workers {workers} ({url}) ==")
+                for level in levels:
+                    times, errors, throughput = await drive(url, data, members, level, args.seconds, queries)
+                    total_errors = sum(errors.values())
+                    print(f"\nconcurrency {level}: {throughput} requests/s, {total_errors} errors")
+                    print(f"  {'endpoint':<18} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
+                    for kind in sorted(times):
+                        values = times[kind]
+                        print(f"  {kind:<18} {len(values):>8} {percentile(values, .5):>7.0f} "
+                              f"{percentile(values, .95):>7.0f} {percentile(values, .99):>7.0f} {errors[kind]:>6}")
+                for client, _ in members:
+                    await client.aclose()
+            finally:
+                server.terminate()
+                server.wait(30)
+        if args.burst:
+            server, url = start_server(home, int(args.workers.split(",")[-1]), args.semantic)
+            try:
+                organiser = httpx.AsyncClient(base_url=url, timeout=60)
+                organiser_csrf = await sign_in(organiser, "organiser")
+                members = []
+                for number in range(args.burst):
+                    client = httpx.AsyncClient(base_url=url, timeout=60)
+                    members.append((client, await sign_in(client, f"m{number:03d}")))
+                ok, failed, seconds, latencies = await burst(url, data["session"], members,
+                                                             (organiser, organiser_csrf))
+                again = await members[0][0].post(f"/api/sessions/{data['session']}/checkin",
+                                                 headers={"X-CSRF-Token": members[0][1]}, json={"code": "000000"})
+                records = (await organiser.get(f"/api/sessions/{data['session']}")).json()["attendance"]
+                present = sum(1 for r in records if r["status"] in ("present", "late"))
+                print(f"\ncheck-in burst: {args.burst} members, {ok} succeeded, {failed} failed in {seconds:.1f} s "
+                      f"(check-in p50 {percentile(latencies, .5):.0f} ms, p95 {percentile(latencies, .95):.0f} "
+                      f"ms); recorded present: {present}; a second check-in answered {again.status_code} "
+                      f"({'idempotent' if again.status_code == 200 else 'refused'})")
+                for client, _ in members:
+                    await client.aclose()
+                await organiser.aclose()
+            finally:
+                server.terminate()
+                server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--levels", default="1,8,32,64")
+    parser.add_argument("--workers", default="1", help="comma-separated: e.g. 1,2 compares one and two processes")
+    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--semantic", action="store_true")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
