@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from study_hub import __version__
@@ -163,6 +164,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return _problem(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
         return pages.error_page(request, exc.status_code, message)
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: DBAPIError) -> Response:
+        if not exc.connection_invalidated and not isinstance(exc, (OperationalError, InterfaceError)):
+            return await unexpected(request, exc)
+        # The database restarting or unreachable: say so and let the next request reconnect (pool_pre_ping).
+        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+        message = "the database is not reachable at the moment; try again shortly"
+        if _wants_json(request):
+            return _problem(503, "database_unavailable", message)
+        return pages.error_page(request, 503, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,112 @@
+"""kill -9 the server while members write: every acknowledged note survives whole, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from study_hub.accounts import AccountService
+from study_hub.config import Settings
+from study_hub.pipeline import ingest_paths
+from study_hub.store import open_store
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
+DOC = "central-reg-property-management-2018"
+
+
+def start(home: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "serve", "--port",
+                               str(port)], env={**os.environ, "STUDY_HUB_HOME": str(home),
+                                                "STUDY_HUB_SEMANTIC": "false"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise AssertionError("the server did not start")
+
+
+def signed_in(url: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=url, timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"login": "writer", "password": "a-long-password", "csrf_token": token})
+    return client, client.get("/api/me").json()["csrf_token"]
+
+
+def write(url: str, passages: list[str], stop: threading.Event, acknowledged: list[int], label: str) -> None:
+    """A member writing notes as fast as the server answers, until it is gone."""
+    client, csrf = signed_in(url)
+    number = 0
+    while not stop.is_set():
+        number += 1
+        try:
+            response = client.post("/api/notes", headers={"X-CSRF-Token": csrf}, json={
+                "passage_id": passages[number % len(passages)], "start": 0, "end": 3,
+                "body": f"writer {label} note {number}", "tags": ["甲", "乙", "丙"]})
+        except httpx.HTTPError:
+            return  # the server is gone
+        if response.status_code == 201:
+            acknowledged.append(response.json()["id"])
+
+
+def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
+    home = tmp_path / "home"
+    settings = Settings(home=home, semantic=False)
+    store = open_store(settings)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CORPUS / f"{DOC}.txt", docs)
+    assert ingest_paths([docs], store, settings).ok
+    AccountService(store).add_user("writer", "写作者", "a-long-password")
+    passages = [p.id for p in store.get_document(DOC).passages]
+    store.engine.dispose()
+
+    for attempt in range(3):  # kill at a different moment each time
+        server, url = start(home)
+        acknowledged: list[int] = []
+        stop = threading.Event()
+
+        writers = [threading.Thread(target=write, args=(url, passages, stop, acknowledged, f"{attempt}/{w}"))
+                   for w in range(4)]
+        for writer in writers:
+            writer.start()
+        time.sleep(1.5 + attempt * 0.7)
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        stop.set()
+        for writer in writers:
+            writer.join(15)
+        assert acknowledged, "no note was written before the kill"
+
+        database = sqlite3.connect(home / "study_hub.sqlite3")
+        assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = dict(database.execute(
+            "SELECT notes.id, COUNT(note_tags.tag) FROM notes LEFT JOIN note_tags ON note_tags.note_id = notes.id "
+            "GROUP BY notes.id").fetchall())
+        database.close()
+        assert set(acknowledged) <= set(stored)  # every acknowledged note is there
+        assert set(stored.values()) == {3}  # and none is half-written: each has all its tags
+
+        server, url = start(home)  # it comes back and serves
+        client, _ = signed_in(url)
+        assert client.get("/api/notes", params={"mine": "true", "limit": 500}).status_code == 200
+        server.terminate()
+        server.wait(10)
