@@ -164,5 +164,5 @@
     });
   }
   refresh();
-  setInterval(refresh, 10000);
+  setInterval(refresh, 3000);  // each code works once: show the next one soon after
 })();
