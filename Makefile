@@ -32,10 +32,13 @@ serve: install
 ingest: install
 	$(BIN)/study-hub ingest corpus
 
-## Lint, then the whole test suite (SQLite and the PostgreSQL server at 127.0.0.1:5432, Chromium for pages).
+## Lint, then the whole test suite on SQLite, then again with every store in PostgreSQL (127.0.0.1:5432;
+## the unit tests touch no database, the sqlite_only ones are about SQLite itself). Chromium for the pages.
 test: install browser
 	$(BIN)/ruff check study_hub tests benchmarks
 	$(BIN)/python -m pytest
+	STUDY_HUB_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not slow and not sqlite_only" \
+	  tests/integration tests/faults tests/e2e tests/eval
 
 ## The slow tests too (retrieval floors that encode the whole shared corpus).
 test-slow: install browser

@@ -21,6 +21,47 @@ SHARED_CORPUS = Path(os.environ.get("STUDY_HUB_SHARED", REPO.parent / "shared"))
 PG_URL = os.environ.get("STUDY_HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+ON_POSTGRES = os.environ.get("STUDY_HUB_TEST_BACKEND") == "postgres"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_store_on_postgres() -> Iterator[None]:
+    """With STUDY_HUB_TEST_BACKEND=postgres (the second half of `make test`), every store a test opens in
+    this process lives in PostgreSQL: each SQLite file a test would use gets a database of its own."""
+    if not ON_POSTGRES:
+        yield
+        return
+    import hashlib
+
+    import study_hub.store as store_module
+    from study_hub.store.db import make_engine as real_make_engine
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    created: dict[str, str] = {}
+
+    def make_engine(url: str):
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            name = created.get(path)
+            if name is None:
+                name = f"study_hub_t_{hashlib.sha1(path.encode()).hexdigest()[:16]}"
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+                created[path] = name
+            url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return real_make_engine(url)
+
+    original = store_module.make_engine
+    store_module.make_engine = make_engine
+    yield
+    store_module.make_engine = original
+    with admin.connect() as connection:
+        for name in created.values():
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
     """The full set of real documents (speeches included), beside the repository as ../shared/corpus."""

@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
+pytestmark = pytest.mark.sqlite_only  # the server / writers run in other processes on the home's SQLite file
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
 DOC = "central-reg-property-management-2018"
 

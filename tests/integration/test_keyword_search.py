@@ -147,6 +147,7 @@ def test_bad_requests_raise_query_errors(service, request_) -> None:
         service.search(request_)
 
 
+@pytest.mark.sqlite_only  # the command runs in another process, on the same home
 def test_cli_json_and_batch_run_format(corpus_home: Settings, tmp_path: Path) -> None:
     env = {**os.environ, "STUDY_HUB_HOME": str(corpus_home.home), "STUDY_HUB_SEMANTIC": "false"}
     command = [sys.executable, "-c", "from study_hub.cli import run; run()", "search"]
@@ -222,6 +223,7 @@ def test_an_index_from_another_analyzer_is_refused_then_rebuilt(small_home) -> N
     assert SearchService(store, settings.indexes_dir).search(SearchRequest("居民")).total > 0
 
 
+@pytest.mark.sqlite_only  # copies the home, SQLite file included, for another process
 def test_killed_build_leaves_the_previous_generation_serving(corpus_home: Settings, tmp_path: Path) -> None:
     import shutil
 
