@@ -76,11 +76,12 @@ def prepare(home: Path, members: int, semantic: bool) -> dict:
     return {"session": session.id, "documents": documents, "passages": passages}
 
 
-def start_server(home: Path, workers: int, semantic: bool) -> tuple[subprocess.Popen, str]:
+def start_server(home: Path, workers: int, semantic: bool, cache: bool = True) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "true" if semantic else "false"}
+    env = {**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "true" if semantic else "false",
+           "STUDY_HUB_SEARCH_CACHE": "1024" if cache else "0"}
     server = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "serve", "--port",
                                str(port), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -139,11 +140,14 @@ async def drive(url: str, data: dict, members: list[tuple[httpx.AsyncClient, str
             try:
                 response = await call
                 ok = response.status_code < 400 or (kind.startswith("search") and response.status_code == 400)
-            except httpx.HTTPError:
-                ok = False
+                problem = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                ok, problem = False, f"{type(exc).__name__}: {exc}"
             times[kind].append((time.perf_counter() - started) * 1000)
             if not ok:
                 errors[kind] += 1
+                if sum(errors.values()) <= 5:
+                    print(f"  error ({kind}): {problem}")
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(concurrency)))
@@ -195,13 +199,14 @@ async def main_async(args) -> None:
               f"{max(args.burst, max(levels))} members; prepared in {time.perf_counter() - started:.0f} s; "
               f"search by meaning {'on (synthetic vectors, real query embedding)' if args.semantic else 'off'}")
         for workers in [int(w) for w in args.workers.split(",")]:
-            server, url = start_server(home, workers, args.semantic)
+            server, url = start_server(home, workers, args.semantic, cache=not args.no_cache)
             try:
                 members = []
                 for number in range(max(levels)):
                     client = httpx.AsyncClient(base_url=url, timeout=60)
                     members.append((client, await sign_in(client, f"m{number:03d}")))
-                print(f"\n== server: study-hub serve --workers {workers} ({url}) ==")
+                print(f"\n== server: study-hub serve --workers {workers} ({url}), search answer cache "
+                      f"{'off' if args.no_cache else 'on (1,024 per process)'} ==")
                 for level in levels:
                     times, errors, throughput = await drive(url, data, members, level, args.seconds, queries)
                     total_errors = sum(errors.values())
@@ -250,6 +255,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1", help="comma-separated: e.g. 1,2 compares one and two processes")
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--semantic", action="store_true")
+    parser.add_argument("--no-cache", action="store_true", help="STUDY_HUB_SEARCH_CACHE=0: every search computed")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -43,7 +43,7 @@ def main() -> None:
                (REPO.parent / "shared" / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
                if line.strip()]
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home))
+        settings = Settings(home=Path(home), search_cache=0)  # every request searched: server time, not a cache
         store = open_store(settings)
         ingest_paths([REPO / "corpus" / "docs"], store, settings)
         records = list(store.iter_index_records())

@@ -381,14 +381,17 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     documents, passages = app.state.context.store.counts()
     click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
                f"worker(s) (search by meaning {'on' if app.state.context.encoder else 'off'})")
+    # Keep idle connections longer than clients and proxies do (nginx: 60 s), so the client side closes
+    # first: a server closing a connection as a client reuses it loses that request (seen under load).
+    keep_alive = 65
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=keep_alive)
         return
     # Several processes: each builds its own app from the environment (the home chosen here included).
     os.environ["STUDY_HUB_HOME"] = str(settings.home)
     os.environ["STUDY_HUB_DATABASE_URL"] = settings.database_url
     uvicorn.run("study_hub.webapp.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", timeout_keep_alive=keep_alive)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -181,7 +182,8 @@ class SearchService:
     """
 
     def __init__(self, store: DocumentStore, indexes_root: Path, analyzer: Analyzer | None = None,
-                 synonyms: Synonyms | None = None, encoder=None, fusion: FusionWeights | None = None):
+                 synonyms: Synonyms | None = None, encoder=None, fusion: FusionWeights | None = None,
+                 cache_size: int = 0):
         self.store = store
         self.indexes_root = indexes_root
         self.analyzer = analyzer or default_analyzer()
@@ -190,6 +192,11 @@ class SearchService:
         self.fusion = fusion or FusionWeights()
         self._lock = threading.Lock()
         self._current: _Generation | None = None
+        # Answers per (index generation, request): a published generation never changes, so an answer stays
+        # right until the next one; members of a branch search the same words in the same week.
+        self._cache: OrderedDict[tuple[str, SearchRequest], SearchResponse] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     def generation(self) -> _Generation:
         folder = current_generation(self.indexes_root)
@@ -238,6 +245,25 @@ class SearchService:
         )
 
     def search(self, request: SearchRequest) -> SearchResponse:
+        if not self._cache_size:
+            return self._search(request)
+        started = time.perf_counter()
+        key = (self.generation().name, request)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 1))
+        response = self._search(request)
+        if response.generation == key[0]:
+            with self._cache_lock:
+                self._cache[key] = response
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return response
+
+    def _search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         if request.sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")

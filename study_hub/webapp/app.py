@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     if encoder is _FROM_SETTINGS:
         encoder = load_encoder(settings)
     accounts = AccountService(store, settings.session_hours)
-    search = SearchService(store, settings.indexes_dir, encoder=encoder)
+    search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
     context = AppContext(settings=settings, store=store, search=search, encoder=encoder, accounts=accounts,
                          notes=NoteService(store, accounts),
                          reading_lists=ReadingListService(store, accounts, search),

@@ -50,6 +50,13 @@ def test_search_keeps_its_contract(client) -> None:
     assert set(body["facets"]) == {"level", "kind", "issuer", "year"}
 
 
+def test_repeated_searches_answer_the_same(client) -> None:
+    first = client.get("/api/search", params={"q": "业主委员会 职责", "limit": 5}).json()
+    again = client.get("/api/search", params={"q": "业主委员会 职责", "limit": 5}).json()  # from the answer cache
+    assert again["results"] == first["results"] and again["total"] == first["total"]
+    assert again["generation"] == first["generation"]
+
+
 def test_filters_apply(client) -> None:
     body = client.get("/api/search", params={"q": "物业", "level": "municipal", "mode": "keyword"}).json()
     assert body["total"] > 0 and {hit["level"] for hit in body["results"]} == {"municipal"}
