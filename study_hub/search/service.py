@@ -31,7 +31,7 @@ from study_hub.search.fusion import RankedList, interleave, weighted_rrf
 from study_hub.search.highlight import match_spans, render_snippet
 from study_hub.search.query import ParsedQuery, QueryError, parse_filters, parse_query
 from study_hub.search.synonyms import Synonyms, default_synonyms
-from study_hub.segment.tokens import Analyzer, default_analyzer, fold
+from study_hub.segment.tokens import Analyzer, default_analyzer
 from study_hub.store import DocumentStore
 
 SORTS = ("relevance", "date")
@@ -396,14 +396,7 @@ class SearchService:
             analyzed = analyze(parse_query(q), self.analyzer, self.synonyms)
         except QueryError:
             return lambda text: []
-        terms, phrases = analyzed.terms, analyzed.phrases
-
-        def spans(text: str) -> list[tuple[int, int]]:
-            # Most passages of a document contain none of the words: a substring test spares tokenising them.
-            folded = fold(text)
-            present = {term for term in terms if term in folded}
-            return match_spans(text, present, phrases, self.analyzer) if present or phrases else []
-        return spans
+        return lambda text: match_spans(text, analyzed.terms, analyzed.phrases, self.analyzer)
 
     def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
         """Cross-level tracing: the passages most like this one in documents of each other level."""

@@ -151,13 +151,18 @@ class Analyzer:
     def term_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
         """Offsets of the index tokens of ``text`` that are among ``terms`` (for highlighting).
 
-        The same tokens as ``index_tokens`` gives, without positions: no sort, no Token objects, so marking
-        a search's words in a whole document stays fast.
+        The same tokens as ``index_tokens`` gives, without positions: no sort, no Token objects; and a text
+        that holds none of the terms even as a substring is not tokenised at all (most passages of a
+        document, when the reader marks a search's words), so marking a whole document stays fast.
         """
+        folded = fold(text)
+        present = {term for term in terms if term in folded}
+        if not present:
+            return []
         with self._lock:
-            raw = self._jieba.tokenize(fold(text), mode="search")
+            raw = self._jieba.tokenize(folded, mode="search")
         raw.extend(self._long_sub_words(raw))
-        return [(start, end) for word, start, end in raw if word in terms]
+        return [(start, end) for word, start, end in raw if word in present]
 
     def _long_sub_words(self, raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """Dictionary words of 4+ characters inside a longer word (基层治理 inside 基层治理体系).
