@@ -1,4 +1,5 @@
-"""Small frozen records passed between the stages (readers -> segmenter -> store)."""
+"""Small frozen records passed between the stages (readers -> segmenter -> store), and how a passage is
+cited and addressed (its citation and its URL in the reader), which every layer above shows the same way."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 LEVELS = ("central", "provincial", "municipal", "district")
 KINDS = ("document", "regulation", "report", "speech", "news")
@@ -120,3 +122,11 @@ def citation(document, heading_path: str = "") -> str:
     title = document.title if document.title.startswith("《") else f"《{document.title}》"
     head = title + (f"（{document.doc_number}）" if document.doc_number else "")
     return "，".join(p for p in (head, heading, document.date) if p) + "。"
+
+
+def document_url(doc_id: str) -> str:
+    return f"/documents/{quote(doc_id, safe='')}"
+
+
+def passage_url(doc_id: str, passage_id: str) -> str:
+    return f"{document_url(doc_id)}#p-{quote(passage_id, safe='')}"

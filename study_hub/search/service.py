@@ -17,9 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
 
-from study_hub.domain import LEVELS
+from study_hub.domain import LEVELS, passage_url
 from study_hub.errors import NotFoundError, StudyHubError
 from study_hub.index.builder import check_compatible, check_semantic_compatible
 from study_hub.index.generations import current_generation, read_manifest
@@ -80,7 +79,7 @@ class SearchHit:
 
     @property
     def url(self) -> str:
-        return f"/documents/{quote(self.doc_id, safe='')}#p-{quote(self.passage_id, safe='')}"
+        return passage_url(self.doc_id, self.passage_id)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from study_hub.domain import citation, heading_parts
+from study_hub.domain import citation, document_url, heading_parts, passage_url
 from study_hub.errors import StudyHubError
 from study_hub.search.service import SearchHit, SearchRequest
 from study_hub.store import DocumentFilter
@@ -21,10 +21,7 @@ FACETS = ("level", "kind", "issuer", "year")
 
 
 def hit(found: SearchHit) -> schemas.Hit:
-    return schemas.Hit(
-        passage_id=found.passage_id, doc_id=found.doc_id, title=found.title, doc_number=found.doc_number,
-        level=found.level, kind=found.kind, issuer=found.issuer, date=found.date, heading_path=found.heading_path,
-        text=found.text, snippet=found.snippet, score=found.score, url=found.url, rankers=list(found.rankers))
+    return schemas.Hit.model_validate(found, from_attributes=True)  # the same fields, ``url`` its property
 
 
 def search(ctx: AppContext, request: SearchRequest) -> schemas.SearchResults:
@@ -40,7 +37,7 @@ def summary(document) -> schemas.DocumentSummary:
         doc_id=document.id, title=document.title, doc_number=document.doc_number, level=document.level,
         kind=document.kind, issuer=document.issuer, date=document.date, language=document.language,
         passage_count=document.passage_count, char_count=document.char_count,
-        url=reading.document_url(document.id))
+        url=document_url(document.id))
 
 
 def _facets(documents) -> dict[str, dict[str, int]]:
@@ -63,7 +60,7 @@ def documents(ctx: AppContext, where: DocumentFilter, page: int = 1, limit: int 
 def _passage(passage, doc_id: str) -> schemas.Passage:
     return schemas.Passage(passage_id=passage.id, ordinal=passage.ordinal, heading_path=passage.heading_path,
                            char_start=passage.char_start, char_end=passage.char_end, text=passage.text,
-                           url=reading.passage_url(doc_id, passage.id))
+                           url=passage_url(doc_id, passage.id))
 
 
 def _outline(nodes: list[reading.OutlineNode]) -> list[schemas.OutlineNode]:

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from study_hub.domain import document_url, passage_url
 from study_hub.errors import StudyHubError
-from study_hub.webapp import reading
 from study_hub.webapp.auth import CurrentUser, remember_form_csrf
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.lists_api import list_out, unit_summary
@@ -85,8 +85,8 @@ def open_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Respons
     if item.kind == "search":
         return RedirectResponse(f"/search?{urlencode({'q': item.query})}", status_code=303)
     if item.passage_id:
-        return RedirectResponse(reading.passage_url(item.document_id, item.passage_id), status_code=303)
-    return RedirectResponse(reading.document_url(item.document_id), status_code=303)
+        return RedirectResponse(passage_url(item.document_id, item.passage_id), status_code=303)
+    return RedirectResponse(document_url(item.document_id), status_code=303)
 
 
 @router.post("/lists/add", dependencies=FormPost)

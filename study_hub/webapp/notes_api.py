@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from study_hub.domain import passage_url
 from study_hub.study.notes import NoteView
-from study_hub.webapp import reading, schemas
+from study_hub.webapp import schemas
 from study_hub.webapp.auth import CurrentUser, signed_in
 from study_hub.webapp.context import Ctx
 
@@ -31,7 +32,7 @@ def note_out(view: NoteView) -> schemas.NoteOut:
         start=view.start, end=view.end, quote=view.quote, prefix=view.prefix, suffix=view.suffix, body=view.body,
         tags=view.tags, visibility=view.visibility, unit_id=view.unit_id, unit_name=view.unit_name,
         orphaned=view.orphaned, created_at=view.created_at, updated_at=view.updated_at,
-        url=None if view.orphaned or not view.passage_id else reading.passage_url(view.document_id, view.passage_id))
+        url=None if view.orphaned or not view.passage_id else passage_url(view.document_id, view.passage_id))
 
 
 @router.get("/me", response_model=schemas.Me, summary="The signed-in user, their units and CSRF token")

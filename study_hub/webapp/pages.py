@@ -17,11 +17,11 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from study_hub.config import REPO_ROOT
-from study_hub.domain import KINDS, LEVELS, citation
+from study_hub.domain import KINDS, LEVELS, citation, document_url, passage_url
 from study_hub.search.query import QueryError
 from study_hub.search.service import MAX_PAGE, MODES, IndexNotBuiltError, SearchRequest
 from study_hub.store import DocumentFilter
-from study_hub.webapp import library, reading
+from study_hub.webapp import library
 from study_hub.webapp.auth import CurrentUser, OptionalUser, signed_in
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.i18n import language_of, translator
@@ -102,7 +102,7 @@ def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
 
 
 def _reader_link(hit, q: str) -> str:
-    base = reading.document_url(hit.doc_id)
+    base = document_url(hit.doc_id)
     return f"{base}?{urlencode({'q': q})}#p-{hit.passage_id}" if q else hit.url
 
 
@@ -172,4 +172,4 @@ def passage_page(request: Request, ctx: Ctx, passage_id: str) -> Response:
 def passage_short_link(ctx: Ctx, passage_id: str) -> Response:
     """A short, stable link to a passage: where it is in its document now."""
     passage, document, _, _ = ctx.store.passage_in_context(passage_id)
-    return RedirectResponse(reading.passage_url(document.id, passage.id), status_code=307)
+    return RedirectResponse(passage_url(document.id, passage.id), status_code=307)

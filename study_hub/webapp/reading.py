@@ -1,4 +1,4 @@
-"""Reading a document: its outline from the passages' heading paths, and the addresses of documents and passages.
+"""Reading a document: its outline from the passages' heading paths.
 
 The segmenter gives every passage the path of headings it sits under ("第一章 总则 > 第一条"); the outline
 is those paths merged into a tree whose nodes point at the first passage under each heading.
@@ -7,7 +7,6 @@ is those paths merged into a tree whose nodes point at the first passage under e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from study_hub.domain import heading_parts
 
@@ -34,11 +33,3 @@ def outline(passages) -> list[OutlineNode]:
             (open_path[-1].children if open_path else roots).append(node)
             open_path.append(node)
     return roots
-
-
-def document_url(doc_id: str) -> str:
-    return f"/documents/{quote(doc_id, safe='')}"
-
-
-def passage_url(doc_id: str, passage_id: str) -> str:
-    return f"{document_url(doc_id)}#p-{quote(passage_id, safe='')}"
