@@ -130,6 +130,10 @@ class AccountService:
             return UNIT_PATH_SEPARATOR.join(by_id[i].name for i in ids)
         return sorted(((u, names(u)) for u in units), key=lambda item: item[1])
 
+    def managed_units(self, who: Principal) -> list[tuple[int, str]]:
+        """(id, full name path) of the units ``who`` manages, in tree order (what their forms offer)."""
+        return [(unit.id, path) for unit, path in self.list_units() if who.manages(unit.path)]
+
     # --- users -----------------------------------------------------------------------------------------
 
     def add_user(self, login: str, display_name: str, password: str, role: str = "member",

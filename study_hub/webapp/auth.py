@@ -71,11 +71,12 @@ def _login_token(secret: str, nonce: str) -> str:
     return hmac.new(secret.encode(), f"login:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
-def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never "//evil.example" or "https://…" (an open redirect).
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Where to send a browser after a form: only a path on this site, never "//evil.example" or
+    "https://…" (an open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/"
+    return default
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -83,7 +84,7 @@ def login_page(request: Request, ctx: Ctx, next: str = "/", error: str = "") -> 
     from study_hub.webapp.pages import render
 
     nonce = secrets.token_urlsafe(16)
-    response = render(request, "login.html", next=_safe_next(next), error=error,
+    response = render(request, "login.html", next=safe_next(next), error=error,
                       login_token=_login_token(ctx.settings.secret_key, nonce))
     response.set_cookie(LOGIN_NONCE_COOKIE, nonce, max_age=3600, httponly=True, samesite="lax",
                         secure=ctx.settings.environment == "production", path="/login")
@@ -100,10 +101,10 @@ def login(request: Request, ctx: Ctx, login: Annotated[str, Form(max_length=100)
     try:
         user = ctx.accounts.authenticate(login.strip(), password, ip=client_ip(request))
     except (LoginFailed, LoginThrottled) as exc:
-        query = urlencode({"next": _safe_next(next), "error": str(exc)})
+        query = urlencode({"next": safe_next(next), "error": str(exc)})
         return RedirectResponse(f"/login?{query}", status_code=303)
     token, _ = ctx.accounts.start_session(user)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ctx.settings.session_hours * 3600), httponly=True,
                         samesite="lax", secure=ctx.settings.environment == "production")
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/login")
@@ -116,7 +117,10 @@ async def remember_form_csrf(request: Request) -> None:
     request.state.form_csrf = str(form.get("csrf_token", ""))
 
 
-@router.post("/logout", dependencies=[Depends(remember_form_csrf)])
+FORM_POST = [Depends(remember_form_csrf)]  # the route dependencies of every page form that changes something
+
+
+@router.post("/logout", dependencies=FORM_POST)
 def logout(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     ctx.accounts.end_session(request.cookies.get(SESSION_COOKIE), actor=who, ip=client_ip(request))
     response = RedirectResponse("/", status_code=303)

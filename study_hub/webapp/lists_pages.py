@@ -8,22 +8,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from study_hub.domain import document_url, passage_url
 from study_hub.errors import StudyHubError
-from study_hub.webapp.auth import CurrentUser, remember_form_csrf
+from study_hub.webapp.auth import FORM_POST, CurrentUser, safe_next
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.lists_api import list_out, unit_summary
 from study_hub.webapp.pages import render
 
 router = APIRouter(include_in_schema=False)
-FormPost = [Depends(remember_form_csrf)]
-
-
-def _back(target: str, default: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 @router.get("/lists", response_class=HTMLResponse)
@@ -31,12 +26,12 @@ def lists_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     assigned, managed = ctx.reading_lists.lists_for(who)
     progress = {r.id: sum(1 for p in ctx.reading_lists.my_progress(who, r.id).values() if p.studied_at)
                 for r in assigned}
-    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    units = ctx.accounts.managed_units(who)
     return render(request, "lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
                   can_build=who.role in ("admin", "organiser"))
 
 
-@router.post("/lists", dependencies=FormPost)
+@router.post("/lists", dependencies=FORM_POST)
 def create_list(ctx: Ctx, who: CurrentUser, title: Annotated[str, Form(max_length=200)],
                 description: Annotated[str, Form(max_length=5000)] = "",
                 unit_id: Annotated[int | None, Form()] = None) -> Response:
@@ -48,11 +43,11 @@ def create_list(ctx: Ctx, who: CurrentUser, title: Annotated[str, Form(max_lengt
 def draft_page(request: Request, ctx: Ctx, who: CurrentUser, topic: str = "") -> Response:
     topic = topic.strip()[:200]
     proposals = ctx.reading_lists.draft(topic) if topic else []
-    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    units = ctx.accounts.managed_units(who)
     return render(request, "draft.html", topic=topic, proposals=proposals, units=units)
 
 
-@router.post("/lists/from-draft", dependencies=FormPost)
+@router.post("/lists/from-draft", dependencies=FORM_POST)
 async def create_from_draft(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     form = await request.form()
     unit = str(form.get("unit_id") or "")
@@ -71,7 +66,7 @@ async def create_from_draft(request: Request, ctx: Ctx, who: CurrentUser) -> Res
 def list_page(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
     shown = list_out(ctx, who, list_id)
     members = ctx.reading_lists.progress(who, list_id) if shown.manageable else []
-    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    units = ctx.accounts.managed_units(who)
     return render(request, "list.html", reading_list=shown, members=members, unit_rows=unit_summary(members),
                   units=units)
 
@@ -89,7 +84,7 @@ def open_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Respons
     return RedirectResponse(document_url(item.document_id), status_code=303)
 
 
-@router.post("/lists/add", dependencies=FormPost)
+@router.post("/lists/add", dependencies=FORM_POST)
 def add_from_anywhere(ctx: Ctx, who: CurrentUser, list_id: Annotated[int, Form()],
                       kind: Annotated[str, Form(max_length=20)], document_id: Annotated[str, Form(max_length=200)] = "",
                       passage_id: Annotated[str, Form(max_length=240)] = "",
@@ -102,22 +97,22 @@ def add_from_anywhere(ctx: Ctx, who: CurrentUser, list_id: Annotated[int, Form()
         kind = "document"
     ctx.reading_lists.add_item(who, list_id, kind, document_id=document_id or None, passage_id=passage_id or None,
                                heading_path=heading_path, query=query, guide=guide, due=due or None)
-    return RedirectResponse(_back(next, f"/lists/{list_id}"), status_code=303)
+    return RedirectResponse(safe_next(next, f"/lists/{list_id}"), status_code=303)
 
 
-@router.post("/lists/{list_id}/items/{item_id}/remove", dependencies=FormPost)
+@router.post("/lists/{list_id}/items/{item_id}/remove", dependencies=FORM_POST)
 def remove_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Response:
     ctx.reading_lists.remove_item(who, list_id, item_id)
     return RedirectResponse(f"/lists/{list_id}", status_code=303)
 
 
-@router.post("/lists/{list_id}/items/{item_id}/move", dependencies=FormPost)
+@router.post("/lists/{list_id}/items/{item_id}/move", dependencies=FORM_POST)
 def move_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int, step: Annotated[int, Form()]) -> Response:
     ctx.reading_lists.move_item(who, list_id, item_id, -1 if step < 0 else 1)
     return RedirectResponse(f"/lists/{list_id}", status_code=303)
 
 
-@router.post("/lists/{list_id}/items/{item_id}/studied", dependencies=FormPost)
+@router.post("/lists/{list_id}/items/{item_id}/studied", dependencies=FORM_POST)
 def mark_studied(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int,
                  studied: Annotated[str, Form()] = "1") -> Response:
     ctx.reading_lists.get(who, list_id)
@@ -125,7 +120,7 @@ def mark_studied(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int,
     return RedirectResponse(f"/lists/{list_id}#item-{item_id}", status_code=303)
 
 
-@router.post("/lists/{list_id}/assign", dependencies=FormPost)
+@router.post("/lists/{list_id}/assign", dependencies=FORM_POST)
 async def assign(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
     form = await request.form()
     unit_ids = [int(v) for v in form.getlist("unit_id") if str(v).isdigit()]

@@ -7,18 +7,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.study.sessions import SESSION_KINDS, tables
-from study_hub.webapp.auth import CurrentUser, remember_form_csrf
+from study_hub.webapp.auth import FORM_POST, CurrentUser
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.pages import render
 from study_hub.webapp.sessions_api import period, session_out
 
 router = APIRouter(include_in_schema=False)
-FormPost = [Depends(remember_form_csrf)]
 
 
 def _back(session_id: int, error: str = "") -> Response:
@@ -40,13 +39,13 @@ def _attempt(session_id: int, action) -> Response:
 @router.get("/sessions", response_class=HTMLResponse)
 def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     shown = [session_out(ctx, who, s.id) for s in ctx.study_sessions.sessions_for(who)]
-    units = [(u.id, path) for u, path in ctx.accounts.list_units() if who.manages(u.path)]
+    units = ctx.accounts.managed_units(who)
     lists = ctx.reading_lists.lists_for(who)[1]
     return render(request, "sessions.html", sessions=shown, units=units, lists=lists, kinds=SESSION_KINDS,
                   can_schedule=who.role in ("admin", "organiser"), error=request.query_params.get("error", ""))
 
 
-@router.post("/sessions", dependencies=FormPost)
+@router.post("/sessions", dependencies=FORM_POST)
 async def schedule(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     form = await request.form()
     try:
@@ -88,46 +87,46 @@ def checkin_page(request: Request, ctx: Ctx, who: CurrentUser, session_id: int, 
     return render(request, "checkin.html", session=session_out(ctx, who, session_id), token=token[:100])
 
 
-@router.post("/sessions/{session_id}/checkin", dependencies=FormPost)
+@router.post("/sessions/{session_id}/checkin", dependencies=FORM_POST)
 def checkin(ctx: Ctx, who: CurrentUser, session_id: int, token: Annotated[str, Form(max_length=100)] = "",
             code: Annotated[str, Form(max_length=8)] = "") -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.check_in(who, session_id, token=token, code=code))
 
 
-@router.post("/sessions/{session_id}/leave", dependencies=FormPost)
+@router.post("/sessions/{session_id}/leave", dependencies=FORM_POST)
 def leave(ctx: Ctx, who: CurrentUser, session_id: int, reason: Annotated[str, Form(max_length=2000)]) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.request_leave(who, session_id, reason))
 
 
-@router.post("/sessions/{session_id}/leave/{login}", dependencies=FormPost)
+@router.post("/sessions/{session_id}/leave/{login}", dependencies=FORM_POST)
 def decide(ctx: Ctx, who: CurrentUser, session_id: int, login: str, approve: Annotated[str, Form()]) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.decide_leave(who, session_id, login, approve == "1"))
 
 
-@router.post("/sessions/{session_id}/attendance", dependencies=FormPost)
+@router.post("/sessions/{session_id}/attendance", dependencies=FORM_POST)
 def mark(ctx: Ctx, who: CurrentUser, session_id: int, login: Annotated[str, Form(max_length=100)],
          status: Annotated[str, Form(max_length=20)], reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.mark(who, session_id, login, status, reason))
 
 
-@router.post("/sessions/{session_id}/makeup", dependencies=FormPost)
+@router.post("/sessions/{session_id}/makeup", dependencies=FORM_POST)
 def makeup(ctx: Ctx, who: CurrentUser, session_id: int,
            reflection: Annotated[str, Form(max_length=20_000)]) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.submit_makeup(who, session_id, reflection))
 
 
-@router.post("/sessions/{session_id}/makeup/{login}/confirm", dependencies=FormPost)
+@router.post("/sessions/{session_id}/makeup/{login}/confirm", dependencies=FORM_POST)
 def confirm(ctx: Ctx, who: CurrentUser, session_id: int, login: str) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.confirm_makeup(who, session_id, login))
 
 
-@router.post("/sessions/{session_id}/minutes", dependencies=FormPost)
+@router.post("/sessions/{session_id}/minutes", dependencies=FORM_POST)
 def minutes(ctx: Ctx, who: CurrentUser, session_id: int, minutes: Annotated[str, Form(max_length=100_000)]
             ) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.set_minutes(who, session_id, minutes))
 
 
-@router.post("/sessions/{session_id}/close", dependencies=FormPost)
+@router.post("/sessions/{session_id}/close", dependencies=FORM_POST)
 def close(ctx: Ctx, who: CurrentUser, session_id: int) -> Response:
     return _attempt(session_id, lambda: ctx.study_sessions.close(who, session_id))
 
