@@ -17,12 +17,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from study_hub.errors import NotFoundError, StudyHubError
 from study_hub.store import DocumentStore
-from study_hub.store.models import AuditEntry, LoginSession, Membership, Unit, User, utcnow
+from study_hub.store.models import AuditEntry, LoginSession, Membership, Unit, User, aware, utcnow
 
 ROLES = ("admin", "organiser", "member")
 UNIT_KINDS = ("district_committee", "street_committee", "township_committee", "community", "village", "branch",
@@ -201,6 +201,15 @@ class AccountService:
                 .order_by(Unit.path)).all()
         return Principal(user.id, user.login, user.display_name, user.role, tuple(tuple(u) for u in units))
 
+    def member_ids(self, unit_ids) -> set[int]:
+        """Ids of the members of these units and of every unit below them."""
+        with self.sessions() as session:
+            paths = list(session.scalars(select(Unit.path).where(Unit.id.in_(list(unit_ids)))))
+            if not paths:
+                return set()
+            return set(session.scalars(select(Membership.user_id).join(Unit, Unit.id == Membership.unit_id).where(
+                or_(*(Unit.path.startswith(path) for path in paths)))))
+
     def units_under(self, unit_path: str) -> set[int]:
         """The unit with this path and all its descendants."""
         with self.sessions() as session:
@@ -252,10 +261,7 @@ class AccountService:
         if row is None:
             return None
         login_session, user = row
-        expires = login_session.expires_at
-        if expires.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
-            expires = expires.replace(tzinfo=utcnow().tzinfo)
-        if expires < utcnow() or not user.active:
+        if aware(login_session.expires_at) < utcnow() or not user.active:
             return None
         return self.principal(user), login_session.csrf_token
 

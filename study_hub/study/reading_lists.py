@@ -279,12 +279,9 @@ class ReadingListService:
         """Everyone the list is assigned to (directly, or through a unit or a unit above theirs)."""
         with self.sessions() as session:
             assignments = list(session.scalars(select(ReadingAssignment).where(ReadingAssignment.list_id == list_id)))
-            user_ids = {a.user_id for a in assignments if a.user_id}
-            for assignment in assignments:
-                if assignment.unit_id:
-                    path = session.get(Unit, assignment.unit_id).path
-                    user_ids |= set(session.scalars(select(Membership.user_id).join(
-                        Unit, Unit.id == Membership.unit_id).where(Unit.path.startswith(path))))
+        user_ids = {a.user_id for a in assignments if a.user_id} | \
+            self.accounts.member_ids(a.unit_id for a in assignments if a.unit_id)
+        with self.sessions() as session:
             users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.login)))
             names = defaultdict(list)
             for user_id, name in session.execute(select(Membership.user_id, Unit.name).join(

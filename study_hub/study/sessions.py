@@ -19,7 +19,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -30,12 +30,12 @@ from study_hub.store.models import (
     Attendance,
     CheckinToken,
     ItemProgress,
-    Membership,
     ReadingItem,
     SessionInvitee,
     StudySession,
     Unit,
     User,
+    aware,
     utcnow,
 )
 
@@ -52,11 +52,6 @@ MIN_REFLECTION = 20
 
 class SessionError(StudyHubError):
     pass
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; they are stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _digest(token: str) -> str:
@@ -123,12 +118,9 @@ class SessionService:
     def expected(self, session_id: int) -> list[User]:
         with self.sessions() as session:
             invitees = list(session.scalars(select(SessionInvitee).where(SessionInvitee.session_id == session_id)))
-            ids = {i.user_id for i in invitees if i.user_id}
-            for invitee in invitees:
-                if invitee.unit_id:
-                    path = session.get(Unit, invitee.unit_id).path
-                    ids |= set(session.scalars(select(Membership.user_id).join(Unit, Unit.id == Membership.unit_id)
-                                               .where(Unit.path.startswith(path))))
+        ids = {i.user_id for i in invitees if i.user_id} | \
+            self.accounts.member_ids(i.unit_id for i in invitees if i.unit_id)
+        with self.sessions() as session:
             return list(session.scalars(select(User).where(User.id.in_(ids), User.active).order_by(User.login)))
 
     def _load(self, session_id: int) -> StudySession:
