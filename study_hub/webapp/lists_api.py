@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from study_hub.study.reading_lists import MemberProgress
@@ -14,8 +14,7 @@ from study_hub.webapp import schemas
 from study_hub.webapp.auth import CurrentUser
 from study_hub.webapp.context import AppContext, Ctx
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
+Id = schemas.PathId
 router = APIRouter(prefix="/api/reading-lists", tags=["reading lists"], responses={
     400: {"model": schemas.Problem, "description": "An item, date or query that is not valid."},
     401: {"model": schemas.Problem, "description": "Not signed in."},

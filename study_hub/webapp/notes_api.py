@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from study_hub.domain import passage_url
@@ -14,8 +14,7 @@ from study_hub.webapp import schemas
 from study_hub.webapp.auth import CurrentUser, signed_in
 from study_hub.webapp.context import Ctx
 
-NoteId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A note's number.")]
-
+NoteId = schemas.PathId
 router = APIRouter(prefix="/api", tags=["notes"], responses={
     400: {"model": schemas.Problem, "description": "A selection, tag or sharing choice that is not valid."},
     401: {"model": schemas.Problem, "description": "Not signed in."},

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, Field
 
 
@@ -17,6 +18,10 @@ def _iso(pattern: str, what: str):
         raise ValueError(f"a {what} is written {'YYYY-MM-DD' if what == 'date' else 'YYYY-MM-DDTHH:MM[:SS][+08:00]'}")
     return BeforeValidator(check)
 
+
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds (PostgreSQL): larger ones are refused, not a 500
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 IsoDate = Annotated[date, _iso(r"\d{4}-\d{2}-\d{2}$", "date")]
 IsoDateTime = Annotated[datetime, _iso(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", "time")]
@@ -150,14 +155,14 @@ class NoteCreate(BaseModel):
     body: str = Field(default="", max_length=20_000, description="The note, in Markdown.")
     tags: list[Annotated[str, Field(max_length=50)]] = Field(default=[], max_length=20)
     visibility: Literal["private", "unit", "organisers"] = "private"
-    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The unit it is shared with (yours).")
+    unit_id: RowId | None = Field(default=None, description="The unit it is shared with (yours).")
 
 
 class NoteUpdate(BaseModel):
     body: str | None = Field(default=None, max_length=20_000)
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(default=None, max_length=20)
     visibility: Literal["private", "unit", "organisers"] | None = None
-    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    unit_id: RowId | None = None
 
 
 class NoteOut(BaseModel):
@@ -214,7 +219,7 @@ class ReadingItemOut(BaseModel):
 class ReadingListIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The host unit (one you manage).")
+    unit_id: RowId | None = Field(default=None, description="The host unit (one you manage).")
 
 
 class ReadingListOut(BaseModel):
@@ -239,7 +244,7 @@ class ReadingLists(BaseModel):
 
 
 class Assignment(BaseModel):
-    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default=[], max_length=200)
+    unit_ids: list[RowId] = Field(default=[], max_length=200)
     logins: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=1000)
 
 
@@ -291,10 +296,10 @@ class SessionIn(BaseModel):
     ends_at: IsoDateTime
     place: str = Field(default="", max_length=500)
     online_link: str = Field(default="", max_length=1000)
-    host_unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    reading_list_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    host_unit_id: RowId | None = None
+    reading_list_id: RowId | None = None
     agenda: str = Field(default="", max_length=20_000)
-    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default=[], max_length=200)
+    unit_ids: list[RowId] = Field(default=[], max_length=200)
     logins: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=1000)
 
 

@@ -16,7 +16,7 @@ from study_hub.webapp import schemas
 from study_hub.webapp.auth import CurrentUser
 from study_hub.webapp.context import AppContext, Ctx
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = schemas.PathId
 ERRORS = {
     400: {"model": schemas.Problem, "description": "Not possible now (window closed, code expired or used…)."},
     401: {"model": schemas.Problem, "description": "Not signed in."},
