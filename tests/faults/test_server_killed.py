@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import csrf_of, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
@@ -48,9 +48,8 @@ def start(home: Path) -> tuple[subprocess.Popen, str]:
 
 def signed_in(url: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=url, timeout=10)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"login": "writer", "password": "a-long-password", "csrf_token": token})
-    return client, client.get("/api/me").json()["csrf_token"]
+    sign_in(client, "writer", "a-long-password")
+    return client, csrf_of(client)
 
 
 def write(url: str, passages: list[str], stop: threading.Event, acknowledged: list[int], label: str) -> None:
