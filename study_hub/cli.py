@@ -305,6 +305,16 @@ def user_set_role(settings: Settings, login: str, role: str) -> None:
     click.echo(f"{login} is now {role}")
 
 
+@user.command("set-password")
+@click.argument("login")
+@click.password_option(help="Asked for (twice) when not given; at least 10 characters.")
+@click.pass_obj
+def user_set_password(settings: Settings, login: str, password: str) -> None:
+    """Set a new password (a forgotten one); signs the user out everywhere, recorded in the audit log."""
+    _accounts(settings).set_password(login, password)
+    click.echo(f"{login} has a new password")
+
+
 @user.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj

@@ -188,12 +188,6 @@ class AccountService:
             session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # sign out everywhere
         self.audit("password_changed", actor.id if actor else None, f"user:{login}")
 
-    def add_membership(self, login: str, unit_path: str) -> None:
-        user, unit = self.get_user(login), self.unit_by_path(unit_path)
-        with self.sessions.begin() as session:
-            if session.get(Membership, (user.id, unit.id)) is None:
-                session.add(Membership(user_id=user.id, unit_id=unit.id))
-
     def principal(self, user: User) -> Principal:
         with self.sessions() as session:
             units = session.execute(select(Unit.id, Unit.name, Unit.path).join(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import false, or_, select
 
@@ -328,7 +327,3 @@ def _docx(who: Principal, notes: list[NoteView], citations: dict[int, str]) -> b
     buffer = io.BytesIO()
     out.save(buffer)
     return buffer.getvalue()
-
-
-def note_dict(view: NoteView) -> dict[str, Any]:
-    return {k: getattr(view, k) for k in view.__dataclass_fields__}

@@ -91,6 +91,13 @@ def test_cli_units_users_and_import(tmp_path: Path) -> None:
     assert imported.returncode == 1 and "added zhangsan  one-time password: " in imported.stdout
     assert "row 3: rejected: no unit 'nowhere'" in imported.stderr and "1 added, 1 rejected" in imported.stdout
     assert _cli(home, "user", "set-role", "zhangsan", "organiser").returncode == 0
+    assert _cli(home, "user", "set-password", "zhangsan", "--password", "another-long-one").returncode == 0
+    from study_hub.accounts import AccountService
+    from study_hub.store import open_store
+
+    accounts = AccountService(open_store(Settings(home=home)))
+    assert accounts.authenticate("zhangsan", "another-long-one").login == "zhangsan"
+    assert [e.action for e in accounts.audit_entries(limit=2)] == ["login", "password_changed"]
     listing = _cli(home, "user", "list").stdout
     assert "zhangsan" in listing and "organiser" in listing and "第一党支部" in listing
 
