@@ -332,15 +332,15 @@ class SessionService:
 
     # --- reading the records -------------------------------------------------------------------------------
 
-    def records(self, who: Principal, session_id: int) -> list[tuple[User, Attendance | None]]:
-        """Every expected attendee with their record (organisers); a member gets their own only."""
-        study = self.get(who, session_id)
-        people = self.expected(session_id)
+    def records(self, who: Principal, study: StudySession) -> list[tuple[User, Attendance | None]]:
+        """Every expected attendee of ``study`` (as ``get`` returned it to ``who``) with their record
+        (organisers); a member gets their own only."""
+        people = self.expected(study.id)
         if not self.can_manage(who, study):
             people = [u for u in people if u.id == who.id]
         with self.sessions() as session:
             rows = {a.user_id: a for a in session.scalars(select(Attendance).where(
-                Attendance.session_id == session_id))}
+                Attendance.session_id == study.id))}
         return [(user, rows.get(user.id)) for user in people]
 
     def statistics(self, who: Principal, since: datetime | None = None, until: datetime | None = None
@@ -355,7 +355,7 @@ class SessionService:
                 continue
             study = self.get(who, study.id)  # closes it if it has ended
             counts = SessionCounts(study.id, study.title, study.kind, starts, study.closed_at is not None)
-            for user, record in self.records(who, study.id):
+            for user, record in self.records(who, study):
                 person = members.get(user.id)
                 if person is None:
                     names = [name for _, name, _ in self.accounts.principal(user).units]

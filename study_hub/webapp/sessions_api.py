@@ -30,7 +30,7 @@ stats_router = APIRouter(prefix="/api/attendance", tags=["attendance"], response
 
 def session_out(ctx: AppContext, who, session_id: int) -> schemas.SessionOut:
     study = ctx.study_sessions.get(who, session_id)
-    records = ctx.study_sessions.records(who, session_id)
+    records = ctx.study_sessions.records(who, study)
     return schemas.SessionOut(
         id=study.id, title=study.title, kind=study.kind, kind_name=SESSION_KINDS.get(study.kind, study.kind),
         starts_at=study.starts_at, ends_at=study.ends_at, place=study.place, online_link=study.online_link,
