@@ -92,12 +92,12 @@ def test_cli_units_users_and_import(tmp_path: Path) -> None:
     assert "row 3: rejected: no unit 'nowhere'" in imported.stderr and "1 added, 1 rejected" in imported.stdout
     assert _cli(home, "user", "set-role", "zhangsan", "organiser").returncode == 0
     assert _cli(home, "user", "set-password", "zhangsan", "--password", "another-long-one").returncode == 0
-    from study_hub.accounts import AccountService
-    from study_hub.store import open_store
-
-    accounts = AccountService(open_store(Settings(home=home)))
-    assert accounts.authenticate("zhangsan", "another-long-one").login == "zhangsan"
-    assert [e.action for e in accounts.audit_entries(limit=2)] == ["login", "password_changed"]
+    check = subprocess.run(  # in a process of its own too, on the same home as the commands
+        [sys.executable, "-c", "from study_hub.accounts import AccountService; from study_hub.config import Settings; "
+         "from study_hub.store import open_store; a = AccountService(open_store(Settings())); "
+         "print(a.authenticate('zhangsan', 'another-long-one').login, [e.action for e in a.audit_entries(limit=2)])"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "STUDY_HUB_HOME": str(home)})
+    assert check.stdout.strip() == "zhangsan ['login', 'password_changed']", check.stderr[-2000:]
     listing = _cli(home, "user", "list").stdout
     assert "zhangsan" in listing and "organiser" in listing and "第一党支部" in listing
 
