@@ -17,20 +17,20 @@ the store hydrates hits.
 
 from __future__ import annotations
 
-import bisect
 import json
+import operator
 import threading
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, reduce
 from pathlib import Path
 from typing import Protocol
 
-from whoosh import query, sorting
+import numpy as np
 from whoosh.analysis import Token, Tokenizer
 
 from study_hub.domain import IndexRecord
+from study_hub.index import vectorised
 from study_hub.index.exact import ExactIndex
 from study_hub.segment.tokens import default_analyzer
 
@@ -206,257 +206,193 @@ def _write(writer, remove_doc_ids: Iterable[str], records: Iterable[IndexRecord]
     return count
 
 
-def _relevance(score) -> float:
-    """A hit's BM25 score; with sorting whoosh reports the sort key, whose last part is ScoreFacet's -score."""
-    if isinstance(score, tuple):
-        score = -score[-1] if score and isinstance(score[-1], int | float) else 0.0
-    return float(score or 0.0)
-
-
-class _DocnumsQuery(query.Query):
-    """Matches a fixed set of (global) document numbers with a constant score.
-
-    Used for title matches: "every passage of these documents". An Or of doc_id terms does the same but
-    costs a posting-list merge per document at every search, which dominated query time at 50 k passages.
-    """
-
-    def __init__(self, top_searcher, docnums: list[int], score: float):
-        self.top = top_searcher
-        self.docnums = docnums  # sorted
-        self.score = score
-
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
-
-    def __repr__(self):
-        return f"_DocnumsQuery({len(self.docnums)} documents, score {self.score})"
-
-    def estimate_size(self, ixreader):
-        return len(self.docnums)
-
-    def matcher(self, searcher, context=None):
-        from whoosh import matching
-
-        offset = next((off for sub, off in self.top.leaf_searchers() if sub is searcher), 0)
-        low = bisect.bisect_left(self.docnums, offset)
-        high = bisect.bisect_left(self.docnums, offset + searcher.doc_count_all())
-        ids = [d - offset for d in self.docnums[low:high]]
-        return matching.ListMatcher(ids, all_weights=self.score) if ids else matching.NullMatcher()
-
-
-class _ListFacet(sorting.FacetType):
-    """A facet over a per-document list held in memory.
-
-    whoosh's FieldFacet re-reads the column's offset table at every search (O(documents) each time);
-    the lists here are read once per generation.
-    """
-
-    def __init__(self, values: list, maptype=None):
-        self.values = values
-        self.maptype = maptype
-
-    def categorizer(self, global_searcher):
-        return _ListCategorizer(self.values)
-
-
-class _ListCategorizer(sorting.Categorizer):
-    def __init__(self, values: list):
-        self.values = values
-        self.offset = 0
-
-    def set_searcher(self, segment_searcher, docoffset):
-        self.offset = docoffset
-
-    def key_for(self, matcher, segment_docnum):
-        return self.values[self.offset + segment_docnum]
-
-
 class WhooshKeywordIndex:
-    """Searches one generation folder (never modified once published). One searcher, used under a lock."""
+    """Searches one generation folder (never modified once published).
+
+    whoosh holds the index and defines the scores; queries are evaluated over its postings with numpy
+    (``vectorised``), which gives the totals and facet counts of all matches in the same pass.
+    """
 
     def __init__(self, folder: Path):
         from whoosh import index, scoring
 
         self.folder = folder
         self._ix = index.open_dir(str(folder / WHOOSH_DIR))
-        self._searcher = self._ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
+        self._searcher = self._ix.searcher(weighting=scoring.BM25F(B=vectorised.B, K1=vectorised.K1))
+        self._arrays = vectorised.PostingArrays(self._searcher)
         self._exact = ExactIndex(folder)
         table = json.loads((folder / TITLES_FILE).read_text(encoding="utf-8"))["tokens"]
         self._title_docs = {token: tuple(doc_ids) for token, doc_ids in table.items()}
-        self._lock = threading.Lock()
-        self._columns: dict[str, list] = {}
+        self._lock = threading.Lock()  # guards the lazily read columns below
+        reader = self._searcher.reader()
+        self._size = reader.doc_count_all()
+        self._live = np.array([not reader.is_deleted(d) for d in range(self._size)], dtype=bool)
+        self._columns: dict[str, np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # facet field -> (values, code per docnum)
         self._docnum_of: dict[str, int] = {}
-        self._live: set[int] = set()
-        self._title_docnums: dict[str, list[int]] = {}
+        self._by_doc: dict[str, np.ndarray] = {}
+        self._title_docnums: dict[str, np.ndarray] = {}
+        self._date_rank: np.ndarray | None = None
 
     def close(self) -> None:
         self._searcher.close()
         self._exact.close()
 
-    def _column(self, name: str) -> list:
-        """The value of a stored column for every document number, read once (facets, exact wording)."""
-        if name not in self._columns:
-            reader = self._searcher.reader()
-            column = reader.column_reader(name)
-            self._columns[name] = [column[docnum] for docnum in range(reader.doc_count_all())]
-            if not self._live:
-                self._live = {d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)}
-        return self._columns[name]
+    def _column(self, name: str) -> np.ndarray:
+        """The value of a sortable field for every document number, read once."""
+        with self._lock:
+            if name not in self._columns:
+                column = self._searcher.reader().column_reader(name)
+                values = [column[docnum] for docnum in range(self._size)]
+                self._columns[name] = np.array(values, dtype=np.int64 if name == "year" else object)
+            return self._columns[name]
 
-    def _docnums_of(self, passage_ids) -> set[int]:
+    def _docnums_of(self, passage_ids) -> np.ndarray:
         if not self._docnum_of:
             ids = self._column("passage_id")
-            self._docnum_of = {ids[d]: d for d in self._live}
-        return {self._docnum_of[i] for i in passage_ids if i in self._docnum_of}
+            self._docnum_of = {ids[d]: int(d) for d in np.flatnonzero(self._live)}
+        return np.array(sorted({self._docnum_of[i] for i in passage_ids if i in self._docnum_of}), dtype=np.int64)
+
+    def _mask_of(self, docnums: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self._size, dtype=bool)
+        mask[docnums] = True
+        return mask
 
     def facets_for(self, passage_ids) -> dict[str, dict[str, int]]:
         """Facet counts over the given passages (for result sets that are not a keyword match set)."""
-        with self._lock:
-            self._column("passage_id")
-            return self._facets_of(self._docnums_of(passage_ids))
+        return self._facets_of(self._mask_of(self._docnums_of(passage_ids)))
 
-    def _facets_of(self, docnums) -> dict[str, dict[str, int]]:
+    def _facets_of(self, mask: np.ndarray) -> dict[str, dict[str, int]]:
         counts = {}
         for name in FACET_FIELDS:
-            values = Counter(self._column(name)[d] for d in docnums)
-            counts[name] = self._sorted_counts(values)
+            if name not in self._codes:
+                self._codes[name] = np.unique(self._column(name), return_inverse=True)
+            values, codes = self._codes[name]
+            found = np.bincount(codes[mask], minlength=len(values))
+            counts[name] = {str(values[i]): int(found[i]) for i in sorted(
+                np.flatnonzero(found), key=lambda i: (-found[i], str(values[i]))) if values[i] not in ("", 0, None)}
         return counts
 
-    @staticmethod
-    def _sorted_counts(counts) -> dict[str, int]:
-        return {str(value): count for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-                if value not in ("", 0, None)}
+    # query evaluation ---------------------------------------------------------------------------
 
-    # query construction -------------------------------------------------------------------------
-
-    def _token_query(self, token: str):
-        from whoosh.query import Or, Term
-
-        parts = [Term("body", token), Term("heading", token)]
+    def _token(self, token: str) -> vectorised.Matches:
+        """Passages with ``token`` in the body or heading, or in their document's title (a constant score)."""
+        pairs = [self._arrays.term_scores(field, token) for field in vectorised.SCORED_FIELDS]
         if token in self._title_docs:
-            parts.append(_DocnumsQuery(self._searcher, self._title_passages(token), TITLE_SCORE))
-        return Or(parts)
+            docnums = self._title_passages(token)
+            pairs.append((docnums, np.full(len(docnums), TITLE_SCORE)))
+        return self._arrays.matches(pairs)
 
-    def _title_passages(self, token: str) -> list[int]:
+    def _title_passages(self, token: str) -> np.ndarray:
         """Document numbers of every passage whose document title contains ``token`` (cached)."""
         if token not in self._title_docnums:
-            if "_by_doc" not in self._columns:
-                by_doc: dict[str, list[int]] = {}
+            if not self._by_doc:
                 doc_ids = self._column("doc_id")
-                for docnum in sorted(self._live):
-                    by_doc.setdefault(doc_ids[docnum], []).append(docnum)
-                self._columns["_by_doc"] = by_doc  # type: ignore[assignment]
-            by_doc = self._columns["_by_doc"]  # type: ignore[assignment]
-            self._title_docnums[token] = sorted(d for doc in self._title_docs[token] for d in by_doc.get(doc, ()))
+                live = np.flatnonzero(self._live)
+                order = np.argsort(doc_ids[live], kind="stable")
+                grouped: dict[str, list[int]] = {}
+                for docnum in live[order]:
+                    grouped.setdefault(doc_ids[docnum], []).append(int(docnum))
+                self._by_doc = {doc: np.array(nums, dtype=np.int64) for doc, nums in grouped.items()}
+            parts = [self._by_doc[doc] for doc in self._title_docs[token] if doc in self._by_doc]
+            self._title_docnums[token] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         return self._title_docnums[token]
 
-    def _group_query(self, group: TermGroup):
-        from whoosh.query import And, Or
+    def _group(self, group: TermGroup) -> vectorised.Matches:
+        """Any alternative matches (scores of those that do add up); an alternative needs all its tokens."""
+        found = self._arrays.nothing()
+        for alternative in group.alternatives:
+            if alternative:
+                found = found | reduce(operator.and_, (self._token(t) for t in alternative))
+        return found
 
-        alternatives = [
-            And([self._token_query(t) for t in alternative]) if len(alternative) > 1
-            else self._token_query(alternative[0])
-            for alternative in group.alternatives if alternative
-        ]
-        return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
-
-    @staticmethod
-    def _filter_query(filters: SearchFilters):
-        from whoosh.query import And, NumericRange, Or, Term
-
-        parts = []
-        for name, values in (("level", filters.levels), ("kind", filters.kinds), ("language", filters.languages)):
+    def _filter_mask(self, filters: SearchFilters) -> np.ndarray:
+        mask = self._live.copy()
+        for name, values in (("level", filters.levels), ("kind", filters.kinds)):
             if values:
-                parts.append(Or([Term(name, value) for value in values]))
+                mask &= np.isin(self._column(name), list(values))
+        if filters.languages:  # not a column: its postings list the passages of each language
+            docnums = [self._arrays.docnums("language", value) for value in filters.languages]
+            mask &= self._mask_of(np.concatenate(docnums))
         if filters.year_from is not None or filters.year_to is not None:
-            parts.append(NumericRange("year", filters.year_from or 1, filters.year_to or 9999))
+            years = self._column("year")
+            mask &= (years >= (filters.year_from or 1)) & (years <= (filters.year_to or 9999))
         if filters.doc_ids is not None:
-            parts.append(Or([Term("doc_id", doc_id) for doc_id in sorted(filters.doc_ids)]))
-        return And(parts) if parts else None
+            mask &= np.isin(self._column("doc_id"), list(filters.doc_ids))
+        return mask
 
     # searching ----------------------------------------------------------------------------------
 
     def search(self, query: KeywordQuery, filters: SearchFilters, *, offset: int = 0, limit: int = 10,
-               sort: str = "relevance", facets: bool = True) -> KeywordResults:
-        from whoosh.query import And, AndNot, Every, Or
+               sort: str = "relevance", facets: bool = True, count: bool = True) -> KeywordResults:
+        """The hits ``offset:offset + limit``, the number of matches and facet counts over all of them.
 
+        Relevance order is whoosh's: score, then document number. ``count`` is accepted for callers that
+        want only a ranking; totals cost nothing extra here.
+        """
         nothing = KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
         if filters.doc_ids is not None and not filters.doc_ids:
             return nothing
-        with self._lock:
-            allowed = None  # a set of whoosh document numbers, when exact wording narrows the search
-            if query.phrases or query.excluded_phrases:
-                allowed = self._exact_docnums(query, filters)
-                if not allowed:  # whoosh reads an empty filter as "no filter"
-                    return nothing
-                if not query.required and not query.excluded:
-                    return self._exact_only(query, allowed, offset, limit, sort, facets)
+        allowed = self._filter_mask(filters)
+        if query.phrases or query.excluded_phrases:
+            allowed &= self._exact_mask(query)
+            if not query.required and not query.excluded:
+                return self._exact_only(query, allowed, offset, limit, sort, facets)
 
-            if query.required:
-                group_queries = [self._group_query(g) for g in query.required]
-                main = Or(group_queries) if query.match_any else And(group_queries)
-            else:
-                main = Every()
-            if query.excluded:
-                main = AndNot(main, Or([self._group_query(g) for g in query.excluded]))
+        if query.required:
+            groups = [self._group(g) for g in query.required]
+            main = reduce(operator.or_ if query.match_any else operator.and_, groups)
+            hit, score = main.hit & allowed, main.score
+        else:
+            hit, score = allowed, np.zeros(self._size)
+        for group in query.excluded:
+            hit &= ~self._group(group).hit
 
-            sortedby = None
-            if sort == "date":
-                sortedby = sorting.MultiFacet([_ListFacet(self._date_keys()), sorting.ScoreFacet()])
-            groupedby = {name: _ListFacet(self._column(name), maptype=sorting.Count) for name in FACET_FIELDS} \
-                if facets else None
-            results = self._searcher.search(
-                main, filter=allowed if allowed is not None else self._filter_query(filters),
-                limit=offset + limit, sortedby=sortedby, groupedby=groupedby,
-            )
-            hits = [(hit["passage_id"], _relevance(hit.score)) for hit in results[offset:offset + limit]]
-            facet_counts = {name: self._sorted_counts(results.groups(name)) for name in FACET_FIELDS} \
-                if facets else {}
-            return KeywordResults(len(results), hits, facet_counts)
-
-    def _date_keys(self) -> list:
-        """Sort keys for newest first: the date with its digits inverted, so ascending order is newest first."""
-        if "_date_desc" not in self._columns:
-            flip = str.maketrans("0123456789", "9876543210")
-            self._columns["_date_desc"] = [(d or "0000").translate(flip) for d in self._column("date")]
-        return self._columns["_date_desc"]
-
-    def _exact_only(self, query: KeywordQuery, allowed: set[int], offset: int, limit: int, sort: str,
-                    facets: bool) -> KeywordResults:
-        """Exact wording alone: every passage that contains it is a hit; its words rank them."""
-        from whoosh.query import Or
-
+        top = self._ranked(hit, score, offset + limit, sort)[offset:]
         ids = self._column("passage_id")
-        if sort == "date":
-            dates = self._date_keys()
-            ordered = [(d, 0.0) for d in sorted(allowed, key=lambda d: (dates[d], d))]
-        else:
-            scored: list[tuple[int, float]] = []
-            if query.scoring_tokens:
-                results = self._searcher.search(Or([self._token_query(t) for t in query.scoring_tokens]),
-                                                filter=allowed, limit=offset + limit)
-                scored = [(hit.docnum, _relevance(hit.score)) for hit in results]
-            seen = {d for d, _ in scored}
-            ordered = scored + [(d, 0.0) for d in sorted(allowed) if d not in seen][: offset + limit]
-        hits = [(ids[d], score) for d, score in ordered[offset:offset + limit]]
-        return KeywordResults(len(allowed), hits, self._facets_of(allowed) if facets else {})
+        hits = [(ids[d], float(score[d]) if sort == "relevance" or query.required else 0.0) for d in top]
+        return KeywordResults(int(hit.sum()), hits, self._facets_of(hit) if facets else {})
 
-    def _exact_docnums(self, query: KeywordQuery, filters: SearchFilters) -> set[int]:
-        self._column("passage_id")
-        if query.phrases:
-            docnums: set[int] | None = None
-            for phrase in query.phrases:
-                found = self._docnums_of(self._exact.passages_containing(phrase))
-                docnums = found if docnums is None else docnums & found
-            docnums = docnums or set()
-        else:
-            docnums = set(self._live)
+    def _ranked(self, hit: np.ndarray, score: np.ndarray, size: int, sort: str) -> np.ndarray:
+        """The first ``size`` matching document numbers: by score (ties: document number), or newest first."""
+        docnums = np.flatnonzero(hit)
+        if not len(docnums) or size <= 0:
+            return docnums[:0]
+        scores = score[docnums]
+        if sort == "date":
+            order = np.lexsort((docnums, -scores, self._date_ranks()[docnums]))
+            return docnums[order[:size]]
+        if len(docnums) > size:  # keep the top ``size`` scores and every tie at the cut
+            cut = np.partition(scores, len(scores) - size)[len(scores) - size]
+            keep = scores >= cut
+            docnums, scores = docnums[keep], scores[keep]
+        return docnums[np.lexsort((docnums, -scores))[:size]]
+
+    def _date_ranks(self) -> np.ndarray:
+        """Per document number, its place in newest-first date order (undated last)."""
+        if self._date_rank is None:
+            dates = np.array([d or "0000" for d in self._column("date")], dtype=object)
+            values, codes = np.unique(dates, return_inverse=True)
+            self._date_rank = (len(values) - 1 - codes).astype(np.int64)
+        return self._date_rank
+
+    def _exact_only(self, query: KeywordQuery, allowed: np.ndarray, offset: int, limit: int, sort: str,
+                    facets: bool) -> KeywordResults:
+        """Exact wording alone: every passage that contains it is a hit; its words rank those that have them."""
+        score = np.zeros(self._size)
+        if query.scoring_tokens and sort != "date":
+            words = reduce(operator.or_, (self._token(t) for t in query.scoring_tokens))
+            score = np.where(allowed & words.hit, words.score, 0.0)
+        top = self._ranked(allowed, score, offset + limit, sort)[offset:]
+        ids = self._column("passage_id")
+        hits = [(ids[d], float(score[d])) for d in top]
+        return KeywordResults(int(allowed.sum()), hits, self._facets_of(allowed) if facets else {})
+
+    def _exact_mask(self, query: KeywordQuery) -> np.ndarray:
+        """Passages that contain every phrase and none of the excluded phrases."""
+        mask = self._live.copy()
+        for phrase in query.phrases:
+            mask &= self._mask_of(self._docnums_of(self._exact.passages_containing(phrase)))
         for phrase in query.excluded_phrases:
-            docnums -= self._docnums_of(self._exact.passages_containing(phrase))
-        filter_query = self._filter_query(filters)
-        if filter_query is not None and docnums:
-            docnums &= set(self._searcher.docs_for_query(filter_query))
-        return docnums
+            mask &= ~self._mask_of(self._docnums_of(self._exact.passages_containing(phrase)))
+        return mask

@@ -313,18 +313,20 @@ class SearchService:
 
     @staticmethod
     def _keyword_pool(index: WhooshKeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
-                      facets: bool, strict: KeywordResults | None = None) -> tuple[list, list, KeywordResults]:
+                      facets: bool, strict: KeywordResults | None = None,
+                      count: bool = True) -> tuple[list, list, KeywordResults]:
         """Full matches (every word) then partial ones (some words), up to ``size`` in all.
 
         ``strict``: the full-match search's first ``size`` results, when the caller already has them.
+        ``count=False``: only the ranking is wanted (no facets, no totals), which whoosh finds much faster.
         """
         if strict is None:
-            strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets)
+            strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets, count=count)
         full = strict.hits
         if len(full) >= size or len(analyzed.query.required) < 2:
             return full, [], strict
         relaxed_query = KeywordQuery(**{**analyzed.query.__dict__, "match_any": True})
-        relaxed = index.search(relaxed_query, filters, offset=0, limit=size + len(full), facets=facets)
+        relaxed = index.search(relaxed_query, filters, offset=0, limit=size + len(full), facets=facets, count=count)
         seen = {pid for pid, _ in full}
         return full, [hit for hit in relaxed.hits if hit[0] not in seen][: size - len(full)], relaxed
 
@@ -335,7 +337,6 @@ class SearchService:
         text = " ".join(clause.text for group in parsed.groups for clause in group)
         vector = self.encoder.encode_queries([text])[0]
         english = not filters.languages and guess_language(text) == "en"
-        keyword_facets = None
         if english:
             fused = self._english_question(current, text, vector, analyzed, filters, request.mode)
         elif request.mode == "semantic":
@@ -343,18 +344,15 @@ class SearchService:
             fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
         else:
             semantic_ids = [hit.passage_id for hit in current.semantic.search(vector, filters, limit=weights.pool)]
-            full, partial, found = self._keyword_pool(current.keyword, analyzed, filters, weights.pool,
-                                                      request.facets)
+            full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False,
+                                                  count=False)
             fused = weighted_rrf([RankedList("semantic", semantic_ids, weights.semantic),
                                   RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
                                   RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)],
                                  k=weights.k)
-            if found.total:
-                keyword_facets = found.facets
         offset = (request.page - 1) * request.limit
-        facets = {}
-        if request.facets:
-            facets = keyword_facets or current.keyword.facets_for([pid for pid, _, _ in fused])
+        # The facets count what this ranking holds (its ``total``), so a facet's number is what choosing it shows.
+        facets = current.keyword.facets_for([pid for pid, _, _ in fused]) if request.facets else {}
         return fused[offset:offset + request.limit], len(fused), None, facets
 
     def _english_question(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
@@ -376,10 +374,12 @@ class SearchService:
                                for words in default_glossary().translate(text))
                 if groups:
                     translated = KeywordQuery(required=groups, match_any=True)
-                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False)
+                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False,
+                                                   count=False)
                     lists.append(RankedList("keyword", [pid for pid, _ in found.hits], weights.keyword_partial))
             elif mode == "hybrid":
-                full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False)
+                full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False,
+                                                      count=False)
                 lists.append(RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial))
             sides.append(weighted_rrf(lists, k=weights.k))
         by_id = {pid: (pid, round(score, 6), rankers) for side in sides for pid, score, rankers in side}
