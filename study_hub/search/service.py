@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -196,6 +197,7 @@ class SearchService:
         self._cache: OrderedDict[tuple[str, SearchRequest], SearchResponse] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 
     def generation(self) -> _Generation:
         folder = current_generation(self.indexes_root)
@@ -335,17 +337,19 @@ class SearchService:
         """Semantic or hybrid ranking over a pool of candidates from each ranker."""
         weights = self.fusion
         text = " ".join(clause.text for group in parsed.groups for clause in group)
-        vector = self.encoder.encode_queries([text])[0]
+        # The query embeds (torch, without the GIL) while the keyword ranking is worked out (numpy).
+        embedding = self._embedding.submit(self.encoder.encode_queries, [text])
         english = not filters.languages and guess_language(text) == "en"
         if english:
-            fused = self._english_question(current, text, vector, analyzed, filters, request.mode)
+            fused = self._english_question(current, text, embedding.result()[0], analyzed, filters, request.mode)
         elif request.mode == "semantic":
-            hits = current.semantic.search(vector, filters, limit=weights.pool)
+            hits = current.semantic.search(embedding.result()[0], filters, limit=weights.pool)
             fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
         else:
-            semantic_ids = [hit.passage_id for hit in current.semantic.search(vector, filters, limit=weights.pool)]
             full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False,
                                                   count=False)
+            semantic_ids = [hit.passage_id for hit in
+                            current.semantic.search(embedding.result()[0], filters, limit=weights.pool)]
             fused = weighted_rrf([RankedList("semantic", semantic_ids, weights.semantic),
                                   RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
                                   RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)],
