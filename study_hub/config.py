@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         return self.home / "indexes"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Originals of documents uploaded through the web, one folder per document and version."""
+        return self.home / "uploads"
+
+    @property
     def vector_cache_dir(self) -> Path:
         """Passage vectors by content hash, per model: re-ingest encodes only new or changed text."""
         return self.home / "vectors"

@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
+import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from study_hub.config import Settings
 from study_hub.domain import DocumentMeta
@@ -140,3 +143,69 @@ def ingest_paths(
             progress(done, len(files), path)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# A plain file name: no folders, no parent references, no control characters, not hidden.
+_PLAIN_NAME = re.compile(r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,200}$")
+_DOCUMENT_ID = re.compile(r"^[\w][\w.-]{0,119}$")
+
+
+@dataclass
+class UploadResult:
+    doc_id: str
+    outcome: SaveOutcome
+    passages: int
+    path: Path
+
+
+def ingest_upload(name: str, source: BinaryIO, store: DocumentStore, settings: Settings,
+                  overrides: DocumentMeta | None = None) -> UploadResult:
+    """Keep an uploaded file's original and ingest it as one document; refuse it whole or not at all.
+
+    The original goes to ``uploads/<document id>/<first 12 hex of its sha256>/<name>``: a new version never
+    overwrites an earlier one, and a refused file leaves nothing behind. The document id is the one given,
+    or a slug of the file name, so uploading a file of the same name again updates that document.
+    Raises ``IngestError`` (bad name, too large, unreadable...) or ``MetadataError``.
+    """
+    overrides = overrides or DocumentMeta()
+    if not _PLAIN_NAME.match(name) or name in ("..", "."):
+        raise IngestError(name, "the file name must be a plain name, without folders or special characters")
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(name, f"unsupported file type {suffix or '(none)'}; upload one of "
+                                f"{', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    doc_id = overrides.id or slug_for(Path(name))
+    if not _DOCUMENT_ID.match(doc_id):
+        raise MetadataError(f"document id {doc_id!r} must be letters, digits, '.', '-' or '_' (at most 120)")
+    problems = overrides.problems()
+    if problems:
+        raise MetadataError("; ".join(problems))
+
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=settings.uploads_dir))
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with open(incoming / name, "wb") as out:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > settings.max_file_bytes:
+                    raise IngestError(name, f"the file is larger than the limit of {settings.max_file_bytes:,} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+        version = settings.uploads_dir / doc_id / digest.hexdigest()[:12]
+        if not version.exists():  # else the same bytes came before: that copy serves
+            version.parent.mkdir(parents=True, exist_ok=True)
+            incoming.rename(version)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+    path = next(version.iterdir()).resolve()
+
+    report = ingest_paths([path], store, settings, overrides.merged(DocumentMeta(id=doc_id)))
+    if report.failures:
+        stored = store.source_hash_of(doc_id)
+        if stored is None or Path(stored[1]).parent != path.parent:  # nothing stored refers to this copy
+            shutil.rmtree(version, ignore_errors=True)
+        raise IngestError(name, report.failures[0][1])
+    outcome = next(SaveOutcome(o) for o, count in report.outcomes.items() if count)
+    return UploadResult(doc_id, outcome, report.passages, path)

@@ -27,7 +27,17 @@ from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.sessions import SessionService
-from study_hub.webapp import api, auth, lists_api, lists_pages, notes_api, pages, sessions_api, sessions_pages
+from study_hub.webapp import (
+    api,
+    auth,
+    lists_api,
+    lists_pages,
+    notes_api,
+    pages,
+    sessions_api,
+    sessions_pages,
+    uploads,
+)
 from study_hub.webapp.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -85,12 +95,14 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _install_offline_docs(app)
     app.middleware("http")(_security_headers)
+    app.add_middleware(uploads.UploadLimit, limit=settings.max_file_bytes + uploads.FORM_ROOM)
     app.include_router(api.router)
     app.include_router(notes_api.router)
     app.include_router(lists_api.router)
     app.include_router(sessions_api.router)
     app.include_router(sessions_api.stats_router)
     app.include_router(auth.router)
+    app.include_router(uploads.router)
     app.include_router(lists_pages.router)
     app.include_router(sessions_pages.router)
     app.include_router(pages.router)

@@ -123,7 +123,8 @@ def library_page(request: Request, ctx: Ctx) -> Response:
         return "/documents?" + urlencode({k: v for k, v in merged.items() if v})
 
     return render(request, "library.html", listing=listing, chosen=chosen, link=link,
-                  pages=math.ceil(listing.total / listing.limit), page=page)
+                  pages=math.ceil(listing.total / listing.limit), page=page,
+                  upload_error=(params.get("upload_error") or "")[:500])
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -132,7 +133,9 @@ def reader_page(request: Request, ctx: Ctx, who: OptionalUser, doc_id: str) -> R
     shared = request.query_params.get("shared") == "1"
     detail, row = library.document(ctx, doc_id)
     notes = ctx.notes.list(who, document=doc_id, mine_only=not shared) if who else []
+    uploaded = request.query_params.get("uploaded")
     return render(request, "document.html", document=detail, q=q, shared=shared,
+                  uploaded=uploaded if uploaded in ("added", "updated", "metadata", "unchanged") else None,
                   passages=library.reader_passages(ctx, detail, row, q, notes),
                   orphaned=[n for n in notes if n.orphaned], semantic=ctx.health_of_semantic(),
                   citation=citation(row), my_lists=_my_lists(ctx, who))

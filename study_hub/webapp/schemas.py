@@ -128,6 +128,15 @@ class Health(BaseModel):
     search_by_meaning: bool
 
 
+class UploadOut(BaseModel):
+    """A document added (or a new version of one) from an uploaded file."""
+    id: str
+    outcome: str = Field(description="added, updated (new text), metadata (same text) or unchanged")
+    passages: int
+    url: str
+    searchable: str = Field(description="When search finds it: after the index update started by the upload.")
+
+
 class Problem(BaseModel):
     """Every error: what went wrong, in words a person can act on."""
     error: str = Field(description="A short code: bad_request, not_found, index_not_built, validation.")

@@ -1,0 +1,162 @@
+"""Adding documents through the web: administrators upload an original (txt, md, html, docx, pdf).
+
+- ``UploadLimit`` (ASGI middleware) bounds the request body of the upload routes before anything parses
+  it: a declared or streamed body over ``STUDY_HUB_MAX_FILE_BYTES`` (plus room for the form fields) is
+  answered 413 at once, so an oversized upload never lands on disk, not even in a temporary file.
+- ``pipeline.ingest_upload`` checks the file name (a plain name: no folders, ``..`` or control characters),
+  keeps the original per document and version, and ingests it with the same readers and limits as the CLI
+  (zip bombs in docx, wrong encodings, corrupt pdf: refused with the reason, nothing kept).
+- The new document can be read at once; the index generation that makes it searchable is built after the
+  response (``refresh_index``), waiting its turn if another build is running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from study_hub.domain import DocumentMeta, document_url
+from study_hub.errors import IngestError, MetadataError, PermissionDenied
+from study_hub.index.builder import update_indexes
+from study_hub.index.generations import BuildLockedError
+from study_hub.pipeline import UploadResult, ingest_upload
+from study_hub.webapp import schemas
+from study_hub.webapp.auth import FORM_POST, CurrentUser
+from study_hub.webapp.context import AppContext, Ctx
+
+log = logging.getLogger(__name__)
+UPLOAD_PATHS = ("/api/documents", "/documents/upload")
+FORM_ROOM = 64 * 1024  # the multipart framing and the metadata fields around the file
+INDEX_WAIT_SECONDS = 600
+
+router = APIRouter(tags=["documents"])
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class UploadLimit:
+    """Refuse upload bodies larger than ``limit`` bytes with 413, before they are parsed or stored."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in UPLOAD_PATHS:
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._refuse(send)
+        received = 0
+        overflowed = refused = False
+
+        async def counted_receive():
+            nonlocal received, overflowed
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    overflowed = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message):
+            nonlocal refused
+            if not overflowed:
+                await send(message)
+            elif message["type"] == "http.response.start" and not refused:  # the parser's own 400 becomes 413
+                refused = True
+                await self._refuse(send)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except _TooLarge:
+            if not refused:
+                await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps({"error": "too_large", "message": f"the upload is larger than the limit of "
+                           f"{self.limit - FORM_ROOM:,} bytes (STUDY_HUB_MAX_FILE_BYTES)"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def refresh_index(ctx: AppContext) -> None:
+    """Publish an index generation with the store's new documents (after another build, if one runs)."""
+    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    while True:
+        try:
+            report = update_indexes(ctx.store, ctx.settings.indexes_dir, encoder=ctx.encoder,
+                                    cache_dir=ctx.settings.vector_cache_dir)
+            log.info("index %s after an upload: %s, %d re-indexed", report.generation, report.mode,
+                     report.changed_documents)
+            return
+        except BuildLockedError:
+            if time.monotonic() > deadline:
+                log.error("an uploaded document is not searchable yet: another index build held the lock for "
+                          "%d s; run `study-hub index update`", INDEX_WAIT_SECONDS)
+                return
+            time.sleep(2)
+
+
+def _accept(ctx: AppContext, who, upload: UploadFile, meta: DocumentMeta) -> UploadResult:
+    if not who.is_admin:
+        raise PermissionDenied("only administrators add documents to the library")
+    result = ingest_upload(upload.filename or "", upload.file, ctx.store, ctx.settings, meta)
+    ctx.accounts.audit("document uploaded", who.id, result.doc_id,
+                       {"file": upload.filename, "outcome": result.outcome.value, "passages": result.passages})
+    return result
+
+
+def _meta(title: str, issuer: str, level: str, kind: str, date: str, doc_number: str, doc_id: str) -> DocumentMeta:
+    return DocumentMeta(id=doc_id.strip() or None, title=title.strip() or None, issuer=issuer.strip() or None,
+                        level=level or None, kind=kind or None, date=date.strip() or None,
+                        doc_number=doc_number.strip() or None)
+
+
+Text = Annotated[str, Form(max_length=500)]
+Choice = Annotated[str, Form(max_length=20)]
+
+
+@router.post("/api/documents", response_model=schemas.UploadOut, status_code=201,
+             summary="Add a document (administrators): the original file and any metadata it lacks",
+             responses={400: {"model": schemas.Problem, "description": "A file or metadata that cannot be used."},
+                        401: {"model": schemas.Problem, "description": "Not signed in."},
+                        403: {"model": schemas.Problem, "description": "Not an administrator, or no CSRF token."},
+                        413: {"model": schemas.Problem, "description": "Larger than STUDY_HUB_MAX_FILE_BYTES."}})
+def upload_document(ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
+                    file: Annotated[UploadFile, File(description="txt, md, html, docx or pdf")],
+                    title: Text = "", issuer: Text = "", level: Choice = "", kind: Choice = "", date: Choice = "",
+                    doc_number: Text = "",
+                    doc_id: Annotated[str, Form(alias="id", max_length=120, description=(
+                        "Keep this id (a new version of that document); default: from the file name"))] = "",
+                    ) -> schemas.UploadOut:
+    result = _accept(ctx, who, file, _meta(title, issuer, level, kind, date, doc_number, doc_id))
+    background.add_task(refresh_index, ctx)
+    return schemas.UploadOut(id=result.doc_id, outcome=result.outcome.value, passages=result.passages,
+                             url=document_url(result.doc_id), searchable="after the index update now running")
+
+
+@router.post("/documents/upload", include_in_schema=False, dependencies=FORM_POST)
+def upload_page(ctx: Ctx, who: CurrentUser, background: BackgroundTasks, file: Annotated[UploadFile, File()],
+                title: Text = "", issuer: Text = "", level: Choice = "", kind: Choice = "", date: Choice = "",
+                doc_number: Text = "") -> Response:
+    try:
+        result = _accept(ctx, who, file, _meta(title, issuer, level, kind, date, doc_number, ""))
+    except (IngestError, MetadataError) as exc:
+        reason = exc.reason if isinstance(exc, IngestError) else str(exc)
+        return RedirectResponse("/documents?" + urlencode({"upload_error": reason}), status_code=303)
+    background.add_task(refresh_index, ctx)
+    return RedirectResponse(document_url(result.doc_id) + "?" + urlencode({"uploaded": result.outcome.value}),
+                            status_code=303)
+
