@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import operator
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
@@ -223,7 +222,7 @@ class WhooshKeywordIndex:
         self._exact = ExactIndex(folder)
         table = json.loads((folder / TITLES_FILE).read_text(encoding="utf-8"))["tokens"]
         self._title_docs = {token: tuple(doc_ids) for token, doc_ids in table.items()}
-        self._lock = threading.Lock()  # guards the lazily read columns below
+        self._lock = self._arrays.lock  # one reader of whoosh's files at a time (columns and postings alike)
         reader = self._searcher.reader()
         self._size = reader.doc_count_all()
         self._live = np.array([not reader.is_deleted(d) for d in range(self._size)], dtype=bool)

@@ -49,34 +49,44 @@ class PostingArrays:
         self.searcher = searcher
         self.size = searcher.doc_count_all()
         self._leaves = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
-        self._lengths: dict[str, np.ndarray] = {}
-        self._average: dict[str, float] = {}
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lengths: dict[str, tuple[np.ndarray, float]] = {}  # field -> (length per document, average)
+        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, int]] = OrderedDict()
         self._cache_terms = cache_terms
-        self._lock = threading.Lock()
+        # whoosh's readers seek and read shared file objects: one thread reads them at a time. Reads are
+        # cached, so requests wait on each other only for terms not read before.
+        self.lock = threading.Lock()
 
-    def _field_lengths(self, field: str) -> np.ndarray:
-        """The (quantised) length whoosh scores each document's ``field`` with; 1 where it has none."""
-        if field not in self._lengths:
-            lengths = np.ones(self.size, dtype=np.float64)
-            for reader, offset in self._leaves:
-                for docnum in range(reader.doc_count_all()):
-                    lengths[offset + docnum] = reader.doc_field_length(docnum, field, 1)
-            self._lengths[field] = lengths
-            self._average[field] = (self.searcher.avg_field_length(field) or 1)
-        return self._lengths[field]
+    def _field_lengths(self, field: str) -> tuple[np.ndarray, float]:
+        """The (quantised) length whoosh scores each document's ``field`` with (1 where it has none), and
+        the field's average length."""
+        with self.lock:
+            if field not in self._lengths:
+                lengths = np.ones(self.size, dtype=np.float64)
+                for reader, offset in self._leaves:
+                    for docnum in range(reader.doc_count_all()):
+                        lengths[offset + docnum] = reader.doc_field_length(docnum, field, 1)
+                self._lengths[field] = (lengths, self.searcher.avg_field_length(field) or 1)
+            return self._lengths[field]
 
     def docnums(self, field: str, token: str) -> np.ndarray:
         """Document numbers holding ``token`` in ``field`` (deleted ones included: callers mask them)."""
         return self._postings(field, token)[0]
 
-    def _postings(self, field: str, token: str) -> tuple[np.ndarray, np.ndarray]:
+    def _postings(self, field: str, token: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """(document numbers, weights, document frequency) of a term, read once and then cached."""
         key = (field, token)
-        with self._lock:
+        with self.lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
+            found = self._read(field, token)
+            self._cache[key] = found
+            while len(self._cache) > self._cache_terms:
+                self._cache.popitem(last=False)
+            return found
+
+    def _read(self, field: str, token: str) -> tuple[np.ndarray, np.ndarray, int]:
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         for reader, offset in self._leaves:
@@ -91,23 +101,18 @@ class PostingArrays:
                 ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
                 weights.append(np.asarray(matcher._weights, dtype=np.float64))
                 matcher._next_block()
-        found = (np.concatenate(ids), np.concatenate(weights)) if ids else \
-            (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
-        with self._lock:
-            self._cache[key] = found
-            while len(self._cache) > self._cache_terms:
-                self._cache.popitem(last=False)
-        return found
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), 0
+        return np.concatenate(ids), np.concatenate(weights), self.searcher.doc_frequency(field, token)
 
     def term_scores(self, field: str, token: str) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, BM25F scores) of ``token`` in ``field``, as whoosh's BM25F scores them."""
-        docnums, weights = self._postings(field, token)
+        docnums, weights, frequency = self._postings(field, token)
         if not len(docnums):
             return docnums, weights
-        lengths = self._field_lengths(field)[docnums]
-        average = self._average[field]
-        idf = math.log(self.size / (self.searcher.doc_frequency(field, token) + 1)) + 1
-        return docnums, idf * (weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / average))
+        lengths, average = self._field_lengths(field)
+        idf = math.log(self.size / (frequency + 1)) + 1
+        return docnums, idf * (weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths[docnums] / average))
 
     def nothing(self) -> Matches:
         return Matches(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
