@@ -323,11 +323,10 @@ class WhooshKeywordIndex:
     # searching ----------------------------------------------------------------------------------
 
     def search(self, query: KeywordQuery, filters: SearchFilters, *, offset: int = 0, limit: int = 10,
-               sort: str = "relevance", facets: bool = True, count: bool = True) -> KeywordResults:
+               sort: str = "relevance", facets: bool = True) -> KeywordResults:
         """The hits ``offset:offset + limit``, the number of matches and facet counts over all of them.
 
-        Relevance order is whoosh's: score, then document number. ``count`` is accepted for callers that
-        want only a ranking; totals cost nothing extra here.
+        Relevance order is whoosh's: score, then document number.
         """
         nothing = KeywordResults(0, [], {name: {} for name in FACET_FIELDS} if facets else {})
         if filters.doc_ids is not None and not filters.doc_ids:

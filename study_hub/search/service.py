@@ -315,20 +315,18 @@ class SearchService:
 
     @staticmethod
     def _keyword_pool(index: WhooshKeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
-                      facets: bool, strict: KeywordResults | None = None,
-                      count: bool = True) -> tuple[list, list, KeywordResults]:
+                      facets: bool, strict: KeywordResults | None = None) -> tuple[list, list, KeywordResults]:
         """Full matches (every word) then partial ones (some words), up to ``size`` in all.
 
         ``strict``: the full-match search's first ``size`` results, when the caller already has them.
-        ``count=False``: only the ranking is wanted (no facets, no totals), which whoosh finds much faster.
         """
         if strict is None:
-            strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets, count=count)
+            strict = index.search(analyzed.query, filters, offset=0, limit=size, facets=facets)
         full = strict.hits
         if len(full) >= size or len(analyzed.query.required) < 2:
             return full, [], strict
         relaxed_query = KeywordQuery(**{**analyzed.query.__dict__, "match_any": True})
-        relaxed = index.search(relaxed_query, filters, offset=0, limit=size + len(full), facets=facets, count=count)
+        relaxed = index.search(relaxed_query, filters, offset=0, limit=size + len(full), facets=facets)
         seen = {pid for pid, _ in full}
         return full, [hit for hit in relaxed.hits if hit[0] not in seen][: size - len(full)], relaxed
 
@@ -346,8 +344,7 @@ class SearchService:
             hits = current.semantic.search(embedding.result()[0], filters, limit=weights.pool)
             fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
         else:
-            full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False,
-                                                  count=False)
+            full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False)
             semantic_ids = [hit.passage_id for hit in
                             current.semantic.search(embedding.result()[0], filters, limit=weights.pool)]
             fused = weighted_rrf([RankedList("semantic", semantic_ids, weights.semantic),
@@ -378,12 +375,10 @@ class SearchService:
                                for words in default_glossary().translate(text))
                 if groups:
                     translated = KeywordQuery(required=groups, match_any=True)
-                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False,
-                                                   count=False)
+                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False)
                     lists.append(RankedList("keyword", [pid for pid, _ in found.hits], weights.keyword_partial))
             elif mode == "hybrid":
-                full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False,
-                                                      count=False)
+                full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False)
                 lists.append(RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial))
             sides.append(weighted_rrf(lists, k=weights.k))
         by_id = {pid: (pid, round(score, 6), rankers) for side in sides for pid, score, rankers in side}
