@@ -8,8 +8,8 @@ array operations: a few milliseconds per query at 100 k passages.
 
 Scores equal whoosh's: idf = log(N / (df + 1)) + 1 and bm25(tf, field length) per (field, term) exactly as
 ``whoosh.scoring.BM25F`` computes them, with the same quantised field lengths; an Or sums the scores of the
-parts that match, an And the scores of all its parts. ``tests/unit/index/test_vectorised.py`` checks the
-rankings against whoosh's searcher.
+parts that match, an And the scores of all its parts. ``tests/integration/test_vectorised_keyword.py``
+checks the rankings against whoosh's own searcher.
 """
 
 from __future__ import annotations
