@@ -155,7 +155,6 @@ class UploadResult:
     doc_id: str
     outcome: SaveOutcome
     passages: int
-    path: Path
 
 
 def ingest_upload(name: str, source: BinaryIO, store: DocumentStore, settings: Settings,
@@ -168,7 +167,7 @@ def ingest_upload(name: str, source: BinaryIO, store: DocumentStore, settings: S
     Raises ``IngestError`` (bad name, too large, unreadable...) or ``MetadataError``.
     """
     overrides = overrides or DocumentMeta()
-    if not _PLAIN_NAME.match(name) or name in ("..", "."):
+    if not _PLAIN_NAME.match(name):
         raise IngestError(name, "the file name must be a plain name, without folders or special characters")
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -208,4 +207,4 @@ def ingest_upload(name: str, source: BinaryIO, store: DocumentStore, settings: S
             shutil.rmtree(version, ignore_errors=True)
         raise IngestError(name, report.failures[0][1])
     outcome = next(SaveOutcome(o) for o, count in report.outcomes.items() if count)
-    return UploadResult(doc_id, outcome, report.passages, path)
+    return UploadResult(doc_id, outcome, report.passages)

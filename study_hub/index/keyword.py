@@ -250,7 +250,7 @@ class WhooshKeywordIndex:
         if not self._docnum_of:
             ids = self._column("passage_id")
             self._docnum_of = {ids[d]: int(d) for d in np.flatnonzero(self._live)}
-        return np.array(sorted({self._docnum_of[i] for i in passage_ids if i in self._docnum_of}), dtype=np.int64)
+        return np.fromiter((self._docnum_of[i] for i in passage_ids if i in self._docnum_of), dtype=np.int64)
 
     def _mask_of(self, docnums: np.ndarray) -> np.ndarray:
         mask = np.zeros(self._size, dtype=bool)
@@ -287,10 +287,8 @@ class WhooshKeywordIndex:
         if token not in self._title_docnums:
             if not self._by_doc:
                 doc_ids = self._column("doc_id")
-                live = np.flatnonzero(self._live)
-                order = np.argsort(doc_ids[live], kind="stable")
                 grouped: dict[str, list[int]] = {}
-                for docnum in live[order]:
+                for docnum in np.flatnonzero(self._live):
                     grouped.setdefault(doc_ids[docnum], []).append(int(docnum))
                 self._by_doc = {doc: np.array(nums, dtype=np.int64) for doc, nums in grouped.items()}
             parts = [self._by_doc[doc] for doc in self._title_docs[token] if doc in self._by_doc]
@@ -348,7 +346,7 @@ class WhooshKeywordIndex:
 
         top = self._ranked(hit, score, offset + limit, sort)[offset:]
         ids = self._column("passage_id")
-        hits = [(ids[d], float(score[d]) if sort == "relevance" or query.required else 0.0) for d in top]
+        hits = [(ids[d], float(score[d])) for d in top]
         return KeywordResults(int(hit.sum()), hits, self._facets_of(hit) if facets else {})
 
     def _ranked(self, hit: np.ndarray, score: np.ndarray, size: int, sort: str) -> np.ndarray:

@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _install_offline_docs(app)
     app.middleware("http")(_security_headers)
-    app.add_middleware(uploads.UploadLimit, limit=settings.max_file_bytes + uploads.FORM_ROOM)
+    app.add_middleware(uploads.UploadLimit, max_file_bytes=settings.max_file_bytes)
     app.include_router(api.router)
     app.include_router(notes_api.router)
     app.include_router(lists_api.router)

@@ -43,11 +43,12 @@ class _TooLarge(Exception):
 
 
 class UploadLimit:
-    """Refuse upload bodies larger than ``limit`` bytes with 413, before they are parsed or stored."""
+    """Refuse upload bodies with a file over ``max_file_bytes`` (413), before they are parsed or stored."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, max_file_bytes: int):
         self.app = app
-        self.limit = limit
+        self.max_file_bytes = max_file_bytes
+        self.limit = max_file_bytes + FORM_ROOM
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in UPLOAD_PATHS:
@@ -84,7 +85,7 @@ class UploadLimit:
 
     async def _refuse(self, send) -> None:
         body = json.dumps({"error": "too_large", "message": f"the upload is larger than the limit of "
-                           f"{self.limit - FORM_ROOM:,} bytes (STUDY_HUB_MAX_FILE_BYTES)"}).encode()
+                           f"{self.max_file_bytes:,} bytes (STUDY_HUB_MAX_FILE_BYTES)"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
