@@ -72,6 +72,6 @@ def test_hybrid_floor(tmp_path_factory, shared_corpus, dev_queries, scorer, embe
     metrics = _metrics(service, dev_queries, "hybrid", scorer)
     for category in ("keyword", "exact", "filtered"):
         assert metrics[category]["R@10"] == 1.0, (category, metrics[category])
-    assert metrics["paraphrase"]["R@10"] >= 0.7, metrics["paraphrase"]  # measured 0.80
+    assert metrics["paraphrase"]["R@10"] >= 0.8, metrics["paraphrase"]  # measured 0.90 (0.80 before windows)
     assert metrics["english"]["R@10"] >= 0.75, metrics["english"]  # measured 1.00
-    assert metrics["ALL"]["R@10"] >= 0.9, metrics["ALL"]  # measured 0.93
+    assert metrics["ALL"]["R@10"] >= 0.93, metrics["ALL"]  # measured 0.97 (0.93 before windows)
