@@ -7,8 +7,8 @@
    sequence length) to see what helps on this CPU.
 2. Queries: for each size a generation is built the way `study-hub index build` lays it out: the whoosh
    index of the shared corpus replicated with new ids, and synthetic unit vectors (random, normalised; the
-   search cost does not depend on their values). 60 queries from the development set run through
-   SearchService in semantic and hybrid mode, query embedding included.
+   search cost does not depend on their values) for every passage and every sentence window. 60 queries
+   from the development set run through SearchService in semantic and hybrid mode, query embedding included.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from study_hub.index import keyword
 from study_hub.index.builder import analyzer_manifest
 from study_hub.index.exact import ExactIndex
 from study_hub.index.generations import new_generation
-from study_hub.index.semantic import ROWS, VECTORS
+from study_hub.index.semantic import ROWS, VECTORS, passage_windows
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import open_store
@@ -78,14 +78,17 @@ def build_generation(root: Path, records, embedder: Embedder) -> None:
         exact = ExactIndex(build.folder, writable=True)
         exact.add(records)
         exact.close()
+        # One row per passage, then one per sentence window of the long ones, as build_vectors lays them out.
+        window_of = [row for row, r in enumerate(records) for _ in passage_windows(r.text)]
         rng = np.random.default_rng(7)
-        vectors = rng.standard_normal((len(records), embedder.dimension)).astype(np.float32)
+        vectors = rng.standard_normal((len(records) + len(window_of), embedder.dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         np.save(build.folder / VECTORS, vectors)
         (build.folder / ROWS).write_text(json.dumps({
             "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
             "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
-            "language": [r.language for r in records], "year": [r.year or 0 for r in records]}), encoding="utf-8")
+            "language": [r.language for r in records], "year": [r.year or 0 for r in records],
+            "window_of": window_of}), encoding="utf-8")
         build.publish({**analyzer_manifest(), "counts": {"passages": len(records)}, "documents": {},
                        "semantic": {**embedder.info, "fingerprint": embedder.fingerprint}})
 
