@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+WORKERS ?= 2
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -27,7 +28,7 @@ browser:
 run: ingest serve
 
 serve: install
-	$(BIN)/study-hub serve --host $(HOST) --port $(PORT)
+	$(BIN)/study-hub serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ingest: install
 	$(BIN)/study-hub ingest corpus

@@ -139,6 +139,18 @@ def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[li
             "reused": len(texts) - encoded}
 
 
+class _Codes:
+    """A column of strings as integer codes, for fast membership tests."""
+
+    def __init__(self, values: list[str]):
+        names, self.codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+        self.code_of = {name: code for code, name in enumerate(names)}
+
+    def isin(self, values) -> np.ndarray:
+        wanted = [self.code_of[v] for v in values if v in self.code_of]
+        return np.isin(self.codes, wanted)
+
+
 @dataclass
 class SemanticHit:
     passage_id: str
@@ -154,9 +166,9 @@ class SemanticIndex:
         rows = json.loads((folder / ROWS).read_text(encoding="utf-8"))
         self.passage_ids: list[str] = rows["passage_id"]
         self.doc_ids = np.array(rows["doc_id"], dtype=object)
-        self.levels = np.array(rows["level"], dtype=object)
-        self.kinds = np.array(rows["kind"], dtype=object)
-        self.languages = np.array(rows["language"], dtype=object)
+        # Categorical columns as small integer codes: a filter compares integers, not Python strings per row.
+        self._columns = {name: _Codes(rows[name]) for name in ("doc_id", "level", "kind", "language")}
+        self._masks: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self.years = np.array(rows["year"], dtype=np.int32)
         self.row_of = {pid: row for row, pid in enumerate(self.passage_ids)}
         # Window rows follow the passage rows, grouped by passage in passage order: one reduceat finds each
@@ -174,28 +186,40 @@ class SemanticIndex:
         def both(selected: np.ndarray) -> np.ndarray:
             return selected if mask is None else mask & selected
 
-        for values, column in ((filters.levels, self.levels), (filters.kinds, self.kinds),
-                               (filters.languages, self.languages)):
+        for name, values in (("level", filters.levels), ("kind", filters.kinds), ("language", filters.languages)):
             if values:
-                mask = both(np.isin(column, list(values)))
+                mask = both(self._rows_with(name, frozenset(values)))
         if filters.year_from is not None:
             mask = both(self.years >= filters.year_from)
         if filters.year_to is not None:
             mask = both((self.years <= filters.year_to) & (self.years > 0))
         if filters.doc_ids is not None:
-            mask = both(np.isin(self.doc_ids, list(filters.doc_ids)))
+            mask = both(self._columns["doc_id"].isin(filters.doc_ids))
         if exclude_doc is not None:
-            mask = both(self.doc_ids != exclude_doc)
+            mask = both(~self._columns["doc_id"].isin((exclude_doc,)))
         return mask
 
-    def search(self, vector: np.ndarray, filters: SearchFilters, limit: int = 100,
-               exclude_doc: str | None = None) -> list[SemanticHit]:
+    def _rows_with(self, column: str, values: frozenset[str]) -> np.ndarray:
+        """The rows whose ``column`` is one of ``values``; kept, since levels, kinds and languages are few."""
+        key = (column, values)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = self._masks[key] = self._columns[column].isin(values)
+        return mask
+
+    def scores(self, vector: np.ndarray) -> np.ndarray:
+        """Every passage's similarity to ``vector``: the best of its own vector's and its windows'."""
         every_row = np.asarray(self.vectors @ vector.astype(np.float32))
         scores = every_row[:len(self.passage_ids)]
-        if len(self.windowed):  # a passage scores the best of its own vector and its windows'
+        if len(self.windowed):
             best_window = np.maximum.reduceat(every_row[len(self.passage_ids):], self.window_starts)
             scores = scores.copy()
             scores[self.windowed] = np.maximum(scores[self.windowed], best_window)
+        return scores
+
+    def top(self, scores: np.ndarray, filters: SearchFilters, limit: int = 100,
+            exclude_doc: str | None = None) -> list[SemanticHit]:
+        """The best ``limit`` passages by ``scores`` (from ``scores()``) among those the filters allow."""
         mask = self.mask(filters, exclude_doc)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
@@ -206,6 +230,10 @@ class SemanticIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [SemanticHit(self.passage_ids[i], str(self.doc_ids[i]), float(scores[i]))
                 for i in top if np.isfinite(scores[i])]
+
+    def search(self, vector: np.ndarray, filters: SearchFilters, limit: int = 100,
+               exclude_doc: str | None = None) -> list[SemanticHit]:
+        return self.top(self.scores(vector), filters, limit, exclude_doc)
 
     def vector_of(self, passage_id: str) -> np.ndarray | None:
         row = self.row_of.get(passage_id)

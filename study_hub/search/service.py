@@ -167,6 +167,30 @@ def analyze(parsed: ParsedQuery, analyzer: Analyzer, synonyms: Synonyms) -> _Ana
     return _Analyzed(query, terms, phrases)
 
 
+class _Answers:
+    """A bounded, thread-safe LRU of answers (``size`` 0: keeps nothing)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._kept.get(key)
+            if value is not None:
+                self._kept.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
 @dataclass
 class _Generation:
     name: str
@@ -192,11 +216,10 @@ class SearchService:
         self.fusion = fusion or FusionWeights()
         self._lock = threading.Lock()
         self._current: _Generation | None = None
-        # Answers per (index generation, request): a published generation never changes, so an answer stays
-        # right until the next one; members of a branch search the same words in the same week.
-        self._cache: OrderedDict[tuple[str, SearchRequest], SearchResponse] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
+        # Answers per index generation: a published generation never changes, so an answer stays right until
+        # the next one; members of a branch search the same words, and read the same passages, in the same week.
+        self._answers = _Answers(cache_size)
+        self._related = _Answers(cache_size)
         self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 
     def generation(self) -> _Generation:
@@ -246,22 +269,16 @@ class SearchService:
         )
 
     def search(self, request: SearchRequest) -> SearchResponse:
-        if not self._cache_size:
+        if not self._answers.size:
             return self._search(request)
         started = time.perf_counter()
         key = (self.generation().name, request)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
+        cached = self._answers.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 1))
         response = self._search(request)
         if response.generation == key[0]:
-            with self._cache_lock:
-                self._cache[key] = response
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._answers.put(key, response)
         return response
 
     def _search(self, request: SearchRequest) -> SearchResponse:
@@ -366,9 +383,9 @@ class SearchService:
         """
         weights = self.fusion
         chinese, english = replace(filters, languages=("zh",)), replace(filters, languages=("en",))
-        sides = []
+        sides, scores = [], current.semantic.scores(vector)
         for side_filters in (chinese, english):
-            semantic = [h.passage_id for h in current.semantic.search(vector, side_filters, limit=weights.pool)]
+            semantic = [h.passage_id for h in current.semantic.top(scores, side_filters, limit=weights.pool)]
             lists = [RankedList("semantic", semantic, weights.semantic)]
             if mode == "hybrid" and side_filters is chinese:
                 groups = tuple(TermGroup(tuple(tuple(self.analyzer.query_words(word)) for word in words))
@@ -399,6 +416,14 @@ class SearchService:
     def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
         """Cross-level tracing: the passages most like this one in documents of each other level."""
         current = self.generation()
+        key = (current.name, passage_id, per_level)
+        cached = self._related.get(key)
+        if cached is None:
+            cached = self._related_in(current, passage_id, per_level)
+            self._related.put(key, cached)
+        return cached
+
+    def _related_in(self, current: _Generation, passage_id: str, per_level: int) -> dict[str, list[SearchHit]]:
         if current.semantic is None:
             raise IndexNotBuiltError("related passages need the embedding index: run `study-hub index build`")
         rows = self.store.passages_by_id([passage_id])
@@ -410,11 +435,12 @@ class SearchService:
             raise IndexNotBuiltError("this passage is newer than the index: run `study-hub index update`")
         no_terms = _Analyzed(KeywordQuery(), set(), [])
         related: dict[str, list[SearchHit]] = {}
+        scores = current.semantic.scores(vector)
         for level in LEVELS:
             if level == document.level:
                 continue
-            hits = current.semantic.search(vector, SearchFilters(levels=(level,)), limit=per_level,
-                                           exclude_doc=document.id)
+            hits = current.semantic.top(scores, SearchFilters(levels=(level,)), limit=per_level,
+                                        exclude_doc=document.id)
             found = self._hydrate([(h.passage_id, h.score, ("semantic",)) for h in hits], no_terms)
             if found:
                 related[level] = found

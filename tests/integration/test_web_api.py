@@ -170,6 +170,20 @@ def test_health(client, keyword_client) -> None:
     assert keyword_client.get("/api/health").json()["search_by_meaning"] is False
 
 
+def test_every_response_carries_the_security_headers(client) -> None:
+    for path, status in (("/api/search?q=物业服务企业", 200), ("/", 200), ("/api/nothing-here", 404),
+                         ("/api/search", 400), ("/static/no-such-file.css", 404)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert response.headers["referrer-policy"] == "same-origin", path
+        assert response.headers["content-security-policy"].startswith("default-src 'self'"), path
+        assert len(response.headers.get_list("x-frame-options")) == 1, path
+    # Swagger UI starts itself with an inline script: its page alone goes without the policy.
+    assert "content-security-policy" not in client.get("/docs").headers
+
+
 def test_openapi_documents_the_api(client) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/passages/{passage_id}",

@@ -46,3 +46,36 @@ def test_a_passage_scores_the_best_of_its_own_vector_and_its_windows(tmp_path) -
     hits = index.search(np.array([0, 1, 0], dtype=np.float32), SearchFilters(), exclude_doc="d")
     assert [(h.passage_id, round(h.score, 2)) for h in hits] == [("c", 0.8)]
     assert len(index) == 3 and index.vector_of("a").tolist() == [1, 0, 0]
+
+
+def test_filters_choose_rows_before_the_ranking(tmp_path) -> None:
+    import json
+
+    import numpy as np
+
+    from study_hub.index.keyword import SearchFilters
+    from study_hub.index.semantic import ROWS, VECTORS, SemanticIndex
+
+    vectors = np.eye(4, dtype=np.float32)
+    np.save(tmp_path / VECTORS, vectors)
+    (tmp_path / ROWS).write_text(json.dumps({
+        "passage_id": ["a", "b", "c", "d"], "doc_id": ["x", "x", "y", "z"],
+        "level": ["central", "provincial", "provincial", "district"], "kind": ["law", "plan", "law", "plan"],
+        "language": ["zh", "zh", "en", "zh"], "year": [2019, 2021, 0, 2023]}), encoding="utf-8")
+    index = SemanticIndex(tmp_path)
+    query = np.array([0.4, 0.3, 0.2, 0.1], dtype=np.float32)
+
+    def found(**filters) -> list[str]:
+        exclude = filters.pop("exclude_doc", None)
+        return [h.passage_id for h in index.search(query, SearchFilters(**filters), exclude_doc=exclude)]
+
+    assert found() == ["a", "b", "c", "d"]
+    assert found(levels=("provincial",)) == ["b", "c"]
+    assert found(levels=("provincial", "district"), kinds=("plan",)) == ["b", "d"]
+    assert found(languages=("en",)) == ["c"]
+    assert found(year_from=2020) == ["b", "d"] and found(year_to=2020) == ["a"]  # no year: outside a range
+    assert found(doc_ids=frozenset({"y", "z", "unknown"})) == ["c", "d"]
+    assert found(levels=("municipal",)) == [] and found(doc_ids=frozenset({"unknown"})) == []
+    assert found(exclude_doc="x") == ["c", "d"] and found(levels=("provincial",), exclude_doc="x") == ["c"]
+    scores = index.scores(query)  # one product serves several filtered rankings (cross-level tracing)
+    assert [h.passage_id for h in index.top(scores, SearchFilters(levels=("district",)))] == ["d"]
