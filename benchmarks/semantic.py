@@ -30,7 +30,7 @@ from study_hub.index import keyword
 from study_hub.index.builder import analyzer_manifest
 from study_hub.index.exact import ExactIndex
 from study_hub.index.generations import new_generation
-from study_hub.index.semantic import ROWS, VECTORS, passage_windows
+from study_hub.index.semantic import passage_windows, write_vectors
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import open_store
@@ -83,12 +83,7 @@ def build_generation(root: Path, records, embedder: Embedder) -> None:
         rng = np.random.default_rng(7)
         vectors = rng.standard_normal((len(records) + len(window_of), embedder.dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        np.save(build.folder / VECTORS, vectors)
-        (build.folder / ROWS).write_text(json.dumps({
-            "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
-            "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
-            "language": [r.language for r in records], "year": [r.year or 0 for r in records],
-            "window_of": window_of}), encoding="utf-8")
+        write_vectors(build.folder, records, window_of, vectors)
         build.publish({**analyzer_manifest(), "counts": {"passages": len(records)}, "documents": {},
                        "semantic": {**embedder.info, "fingerprint": embedder.fingerprint}})
 

@@ -79,3 +79,25 @@ def test_filters_choose_rows_before_the_ranking(tmp_path) -> None:
     assert found(exclude_doc="x") == ["c", "d"] and found(levels=("provincial",), exclude_doc="x") == ["c"]
     scores = index.scores(query)  # one product serves several filtered rankings (cross-level tracing)
     assert [h.passage_id for h in index.top(scores, SearchFilters(levels=("district",)))] == ["d"]
+
+
+def test_vectors_are_stored_as_float16_and_score_as_float32_did(tmp_path) -> None:
+    import numpy as np
+
+    from study_hub.domain import IndexRecord
+    from study_hub.index.keyword import SearchFilters
+    from study_hub.index.semantic import VECTORS, SemanticIndex, write_vectors
+
+    rng = np.random.default_rng(5)
+    matrix = rng.standard_normal((50, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    records = [IndexRecord(f"p{i}", f"d{i % 5}", "", "", "正文。", "central", None, None, None, None, "zh")
+               for i in range(50)]
+    write_vectors(tmp_path, records, [], matrix)
+    assert np.load(tmp_path / VECTORS).dtype == np.float16
+    index = SemanticIndex(tmp_path)
+    query = matrix[7] + 0.1 * matrix[3]
+    query /= np.linalg.norm(query)
+    assert np.abs(index.scores(query) - matrix @ query).max() < 2e-3
+    assert index.search(query, SearchFilters(), limit=1)[0].passage_id == "p7"
+    assert index.vector_of("p7").dtype == np.float32 and np.allclose(index.vector_of("p7"), matrix[7], atol=1e-3)
