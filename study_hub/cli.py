@@ -387,14 +387,17 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     from study_hub.webapp import create_app
 
-    app = create_app(settings)
-    documents, passages = app.state.context.store.counts()
+    # One process builds its app here; several build theirs in each worker, so the parent loads no model.
+    settings.check_for_production()  # a wrong setting stops here, not in every worker
+    app = create_app(settings) if workers == 1 else None
+    documents, passages = (app.state.context.store if app else _store(settings)).counts()
+    meaning = ("on" if app.state.context.encoder else "off") if app else ("on" if settings.semantic else "off")
     click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
-               f"worker(s) (search by meaning {'on' if app.state.context.encoder else 'off'})")
+               f"worker(s) (search by meaning {meaning})")
     # Keep idle connections longer than clients and proxies do (nginx: 60 s), so the client side closes
     # first: a server closing a connection as a client reuses it loses that request (seen under load).
     keep_alive = 65
-    if workers == 1:
+    if app is not None:
         uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=keep_alive)
         return
     # Several processes: each builds its own app from the environment (the home chosen here included).

@@ -19,6 +19,7 @@ from support import csrf_of, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
+from study_hub.index.builder import update_indexes
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
@@ -27,12 +28,12 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
 DOC = "central-reg-property-management-2018"
 
 
-def start(home: Path) -> tuple[subprocess.Popen, str]:
+def start(home: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "serve", "--port",
-                               str(port)], env={**os.environ, "STUDY_HUB_HOME": str(home),
+                               str(port), "--workers", str(workers)], env={**os.environ, "STUDY_HUB_HOME": str(home),
                                                 "STUDY_HUB_SEMANTIC": "false"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -68,7 +69,8 @@ def write(url: str, passages: list[str], stop: threading.Event, acknowledged: li
             acknowledged.append(response.json()["id"])
 
 
-def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
+def writer_home(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A home with one document and the member "writer"; the passage ids to write notes on."""
     home = tmp_path / "home"
     settings = Settings(home=home, semantic=False)
     store = open_store(settings)
@@ -79,6 +81,40 @@ def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
     AccountService(store).add_user("writer", "写作者", "a-long-password")
     passages = [p.id for p in store.get_document(DOC).passages]
     store.engine.dispose()
+    return home, passages
+
+
+def test_two_worker_processes_serve_one_home(tmp_path) -> None:
+    home, passages = writer_home(tmp_path)
+    settings = Settings(home=home, semantic=False)
+    update_indexes(open_store(settings), settings.indexes_dir)
+    server, url = start(home, workers=2)
+    try:
+        stop = threading.Event()
+        written: list[list[int]] = [[] for _ in range(4)]
+        writers = [threading.Thread(target=write, args=(url, passages, stop, written[w], f"w{w}"))
+                   for w in range(4)]
+        for writer in writers:
+            writer.start()
+        time.sleep(2)
+        stop.set()
+        for writer in writers:
+            writer.join(15)
+        # each writer signed in once and wrote on, whichever process answered each request
+        assert all(written), [len(notes) for notes in written]
+        search = httpx.get(f"{url}/api/search", params={"q": "物业服务企业", "mode": "keyword"}, timeout=10)
+        assert search.status_code == 200 and search.json()["total"] > 0
+    finally:
+        server.terminate()
+        server.wait(30)
+    database = sqlite3.connect(home / "study_hub.sqlite3")
+    stored = {row[0] for row in database.execute("SELECT id FROM notes")}
+    database.close()
+    assert {note for notes in written for note in notes} == stored
+
+
+def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
+    home, passages = writer_home(tmp_path)
 
     for attempt in range(3):  # kill at a different moment each time
         server, url = start(home)
