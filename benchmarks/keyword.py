@@ -89,7 +89,8 @@ def make_queries(records, count, seed=7):
                     continue
                 start = rng.randrange(0, len(record.text) - 12)
                 phrase = record.text[start:start + rng.randint(4, 10)].strip()
-                if "\n" in phrase or '"' in phrase or not phrase:
+                # any quote mark inside would end the exact wording early (the parser takes “”「」『』 too)
+                if "\n" in phrase or any(mark in phrase for mark in '"“”「」『』') or not phrase:
                     continue
                 queries.append((kind, f'"{phrase}"', SearchFilters()))
             else:

@@ -26,7 +26,7 @@ from study_hub.config import Settings
 from study_hub.embedding.encoder import Embedder
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
-from study_hub.webapp import create_app
+from study_hub.webapp.app import serving_app
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -51,7 +51,7 @@ def main() -> None:
         documents = store.list_documents()
         largest = max(documents, key=lambda d: d.passage_count)
         passages = [r.passage_id for r in records[:: max(1, len(records) // 30)]]
-        client = TestClient(create_app(settings, encoder=embedder))
+        client = TestClient(serving_app(settings, encoder=embedder))  # as `study-hub serve` builds it
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"shipped corpus: {len(documents)} documents, {len(records)} passages; largest document "
               f"{largest.passage_count} passages, {largest.char_count:,} characters")

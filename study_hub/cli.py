@@ -385,11 +385,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     import uvicorn
 
-    from study_hub.webapp import create_app
+    from study_hub.webapp.app import serving_app
 
     # One process builds its app here; several build theirs in each worker, so the parent loads no model.
     settings.check_for_production()  # a wrong setting stops here, not in every worker
-    app = create_app(settings) if workers == 1 else None
+    app = serving_app(settings) if workers == 1 else None
     documents, passages = (app.state.context.store if app else _store(settings)).counts()
     meaning = ("on" if app.state.context.encoder else "off") if app else ("on" if settings.semantic else "off")
     click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
@@ -403,7 +403,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # Several processes: each builds its own app from the environment (the home chosen here included).
     os.environ["STUDY_HUB_HOME"] = str(settings.home)
     os.environ["STUDY_HUB_DATABASE_URL"] = settings.database_url
-    uvicorn.run("study_hub.webapp.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("study_hub.webapp.app:serving_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", timeout_keep_alive=keep_alive)
 
 

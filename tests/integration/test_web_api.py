@@ -184,6 +184,22 @@ def test_every_response_carries_the_security_headers(client) -> None:
     assert "content-security-policy" not in client.get("/docs").headers
 
 
+def test_the_served_app_opens_the_index_at_start_and_freezes_what_it_loaded(semantic_home, embedder) -> None:
+    import gc
+
+    from study_hub.webapp.app import serving_app
+
+    settings, _ = semantic_home
+    try:
+        app = serving_app(settings, encoder=embedder)
+        assert app.state.context.search._current is not None  # opened before any search
+        assert gc.get_freeze_count() > 10_000  # the model and libraries: out of every full collection
+        with TestClient(app) as served:
+            assert served.get("/api/search", params={"q": "物业服务企业"}).json()["total"] > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_openapi_documents_the_api(client) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/api/passages/{passage_id}",
