@@ -51,7 +51,8 @@ class Settings(BaseSettings):
         default=DEVELOPMENT_SECRET,
         description="Signs the sign-in form's CSRF token; set a long random value in production.")
     session_hours: float = Field(default=12, gt=0, le=24 * 30, description="How long a sign-in lasts.")
-    search_cache: int = Field(default=1024, ge=0, description="Search answers kept per server process (0: none).")
+    search_cache: int = Field(default=1024, ge=0, description="Search answers, related-passage lists and query "
+                                                              "vectors kept per server process (0: none).")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -220,6 +220,9 @@ class SearchService:
         # the next one; members of a branch search the same words, and read the same passages, in the same week.
         self._answers = _Answers(cache_size)
         self._related = _Answers(cache_size)
+        # Query vectors by text: the next page, another filter or mode of the same words is a new answer but
+        # the same 15–40 ms of CPU to embed (the model is fixed for the process, so no generation in the key).
+        self._query_vectors = _Answers(cache_size)
         self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 
     def generation(self) -> _Generation:
@@ -353,17 +356,17 @@ class SearchService:
         weights = self.fusion
         text = " ".join(clause.text for group in parsed.groups for clause in group)
         # The query embeds (torch, without the GIL) while the keyword ranking is worked out (numpy).
-        embedding = self._embedding.submit(self.encoder.encode_queries, [text])
+        embedding = self._embedding.submit(self._query_vector, text)
         english = not filters.languages and guess_language(text) == "en"
         if english:
-            fused = self._english_question(current, text, embedding.result()[0], analyzed, filters, request.mode)
+            fused = self._english_question(current, text, embedding.result(), analyzed, filters, request.mode)
         elif request.mode == "semantic":
-            hits = current.semantic.search(embedding.result()[0], filters, limit=weights.pool)
+            hits = current.semantic.search(embedding.result(), filters, limit=weights.pool)
             fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
         else:
             full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False)
             semantic_ids = [hit.passage_id for hit in
-                            current.semantic.search(embedding.result()[0], filters, limit=weights.pool)]
+                            current.semantic.search(embedding.result(), filters, limit=weights.pool)]
             fused = weighted_rrf([RankedList("semantic", semantic_ids, weights.semantic),
                                   RankedList("keyword", [pid for pid, _ in full], weights.keyword_full),
                                   RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial)],
@@ -372,6 +375,13 @@ class SearchService:
         # The facets count what this ranking holds (its ``total``), so a facet's number is what choosing it shows.
         facets = current.keyword.facets_for([pid for pid, _, _ in fused]) if request.facets else {}
         return fused[offset:offset + request.limit], len(fused), None, facets
+
+    def _query_vector(self, text: str):
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = self.encoder.encode_queries([text])[0]
+            self._query_vectors.put(text, vector)
+        return vector
 
     def _english_question(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
                           filters: SearchFilters, mode: str) -> list[tuple[str, float, tuple[str, ...]]]:

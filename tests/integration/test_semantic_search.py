@@ -93,6 +93,31 @@ def test_hybrid_fuses_and_says_which_rankers_found_each_hit(semantic_home, embed
     assert exact.mode == "keyword" and all("前期物业服务合同" in hit.text for hit in exact.results)
 
 
+def test_the_next_page_of_the_same_words_is_not_embedded_again(semantic_home, embedder) -> None:
+    settings, store = semantic_home
+    embedded: list[str] = []
+
+    class Counting:  # the real model, counting what it is asked to embed
+        def __getattr__(self, name):
+            return getattr(embedder, name)
+
+        def encode_queries(self, texts):
+            embedded.extend(texts)
+            return embedder.encode_queries(texts)
+
+    service = SearchService(store, settings.indexes_dir, encoder=Counting(), cache_size=16)
+    first = service.search(SearchRequest("业主大会 表决", limit=5))
+    second = service.search(SearchRequest("业主大会 表决", limit=5, page=2))
+    filtered = service.search(SearchRequest("业主大会 表决", limit=5, level="municipal", mode="semantic"))
+    assert embedded == ["业主大会 表决"]  # one embedding for three different answers
+    assert not {h.passage_id for h in first.results} & {h.passage_id for h in second.results}
+    assert filtered.results and {h.level for h in filtered.results} == {"municipal"}
+    service.search(SearchRequest("业委会 换届", limit=5))
+    assert embedded == ["业主大会 表决", "业委会 换届"]
+    assert SearchService(store, settings.indexes_dir, encoder=Counting()).search(  # no cache: embeds each time
+        SearchRequest("业主大会 表决", limit=5)).results and embedded[-1] == "业主大会 表决" and len(embedded) == 3
+
+
 def test_english_questions_reach_chinese_passages(semantic_home, embedder) -> None:
     settings, store = semantic_home
     service = SearchService(store, settings.indexes_dir, encoder=embedder)
