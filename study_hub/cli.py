@@ -389,11 +389,14 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     # One process builds its app here; several build theirs in each worker, so the parent loads no model.
     settings.check_for_production()  # a wrong setting stops here, not in every worker
-    app = serving_app(settings) if workers == 1 else None
-    documents, passages = (app.state.context.store if app else _store(settings)).counts()
-    meaning = ("on" if app.state.context.encoder else "off") if app else ("on" if settings.semantic else "off")
+    if workers == 1:
+        app = serving_app(settings)
+        store, meaning = app.state.context.store, app.state.context.encoder is not None
+    else:
+        app, store, meaning = None, _store(settings), settings.semantic  # each worker loads the model itself
+    documents, passages = store.counts()
     click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
-               f"worker(s) (search by meaning {meaning})")
+               f"worker(s) (search by meaning {'on' if meaning else 'off'})")
     # Keep idle connections longer than clients and proxies do (nginx: 60 s), so the client side closes
     # first: a server closing a connection as a client reuses it loses that request (seen under load).
     keep_alive = 65

@@ -173,11 +173,8 @@ class SemanticIndex:
     def __init__(self, folder: Path):
         # Copy-on-write mapping: torch takes it as a tensor without copying (it refuses read-only arrays).
         self.vectors = np.load(folder / VECTORS, mmap_mode="c")
-        self._half = None
-        if self.vectors.dtype == np.float16:
-            import torch  # numpy has no fast float16 product; torch's reads half the bytes of float32's
-
-            self._half = torch.from_numpy(self.vectors)
+        self._product = self._float16_product() if self.vectors.dtype == np.float16 else (
+            lambda vector: np.asarray(self.vectors @ vector.astype(np.float32)))  # generations before float16
         rows = json.loads((folder / ROWS).read_text(encoding="utf-8"))
         self.passage_ids: list[str] = rows["passage_id"]
         self.doc_ids = np.array(rows["doc_id"], dtype=object)
@@ -193,6 +190,12 @@ class SemanticIndex:
 
     def __len__(self) -> int:
         return len(self.passage_ids)
+
+    def _float16_product(self) -> Callable[[np.ndarray], np.ndarray]:
+        import torch  # numpy has no fast float16 product; torch's reads half the bytes of float32's
+
+        matrix = torch.from_numpy(self.vectors)
+        return lambda vector: torch.mv(matrix, torch.from_numpy(vector.astype(np.float16))).float().numpy()
 
     def mask(self, filters: SearchFilters, exclude_doc: str | None = None) -> np.ndarray | None:
         """Rows allowed by the filters (None: all rows)."""
@@ -224,12 +227,7 @@ class SemanticIndex:
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Every passage's similarity to ``vector``: the best of its own vector's and its windows'."""
-        if self._half is not None:
-            import torch
-
-            every_row = torch.mv(self._half, torch.from_numpy(vector.astype(np.float16))).float().numpy()
-        else:  # generations written before vectors were stored as float16
-            every_row = np.asarray(self.vectors @ vector.astype(np.float32))
+        every_row = self._product(vector)
         scores = every_row[:len(self.passage_ids)]
         if len(self.windowed):
             best_window = np.maximum.reduceat(every_row[len(self.passage_ids):], self.window_starts)

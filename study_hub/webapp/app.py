@@ -13,7 +13,7 @@ import threadpoolctl
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,6 +41,7 @@ from study_hub.webapp import (
     uploads,
 )
 from study_hub.webapp.context import AppContext
+from study_hub.webapp.schemas import problem_response
 
 log = logging.getLogger(__name__)
 WEB_DIR = REPO_ROOT / "web"
@@ -81,11 +82,6 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     """
     settings = settings or Settings()
     settings.check_for_production()
-    # One BLAS thread per matrix product (search by meaning, related passages): OpenBLAS's idle threads spin
-    # after every product, and in a server that spinning takes the core the other requests need
-    # (benchmarks/load.py, 2 cores: the server busy 1.84 cores for 0.93 of work at concurrency 1). Requests
-    # run in parallel instead; a product over 250 k vectors takes 12 ms instead of 8.
-    threadpoolctl.threadpool_limits(1, user_api="blas")
     store = open_store(settings)
     if encoder is _FROM_SETTINGS:
         encoder = load_encoder(settings)
@@ -125,7 +121,12 @@ def serving_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTIN
     tokenizer, dictionaries and libraries are ~575 k objects that live as long as the process, and every full
     collection walked them all — a 330–400 ms pause in whichever request triggered it (benchmarks/web.py:
     the reader's p95 was 378 ms; 2–8 ms per collection once frozen).
+
+    numpy's BLAS is held to one thread per product (float32 vectors of older index generations): OpenBLAS's
+    idle threads spin after every product, and in a server that spinning takes the core the other requests
+    need (benchmarks/load.py, 2 cores: the server busy 1.84 cores for 0.93 of work at concurrency 1).
     """
+    threadpoolctl.threadpool_limits(1, user_api="blas")
     app = create_app(settings, encoder=encoder)
     try:
         app.state.context.search.generation()
@@ -154,8 +155,9 @@ def _install_offline_docs(app: FastAPI) -> None:
 _CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 
-_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
-                     (b"x-frame-options", b"DENY")]
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+                     (b"x-frame-options", b"DENY"))
+_SECURITY_HEADERS_WITH_CSP = (*_SECURITY_HEADERS, (b"content-security-policy", _CSP.encode()))
 
 
 class SecurityHeaders:
@@ -170,8 +172,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        extra = _SECURITY_HEADERS if scope["path"] == "/docs" else [*_SECURITY_HEADERS,
-                                                                     (b"content-security-policy", _CSP.encode())]
+        extra = _SECURITY_HEADERS if scope["path"] == "/docs" else _SECURITY_HEADERS_WITH_CSP
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
@@ -187,18 +188,11 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api") or request.url.path in ("/openapi.json", "/docs")
 
 
-def _problem(status: int, code: str, message: str, details: list | None = None) -> JSONResponse:
-    body = {"error": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse(body, status_code=status)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     async def study_hub_error(request: Request, exc: Exception) -> Response:
         status, code = next((s, c) for cls, s, c in _ERRORS if isinstance(exc, cls))
         if _wants_json(request):
-            return _problem(status, code, str(exc))
+            return problem_response(status, code, str(exc))
         if status == 401:  # a page that needs a signed-in user: sign in, then come back
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
         return pages.error_page(request, status, str(exc))
@@ -212,14 +206,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                    for error in exc.errors()]
         message = "; ".join(f"{d['where']}: {d['problem']}" for d in details) or "invalid request"
         if _wants_json(request):
-            return _problem(422, "validation", message, details)
+            return problem_response(422, "validation", message, details)
         return pages.error_page(request, 400, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if _wants_json(request):
-            return _problem(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
+            return problem_response(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
         return pages.error_page(request, exc.status_code, message)
 
     @app.exception_handler(DBAPIError)
@@ -230,12 +224,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
         message = "the database is not reachable at the moment; try again shortly"
         if _wants_json(request):
-            return _problem(503, "database_unavailable", message)
+            return problem_response(503, "database_unavailable", message)
         return pages.error_page(request, 503, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         if _wants_json(request):
-            return _problem(500, "internal", "something went wrong on the server; it has been logged")
+            return problem_response(500, "internal", "something went wrong on the server; it has been logged")
         return pages.error_page(request, 500, "")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
 
@@ -135,6 +136,15 @@ class UploadOut(BaseModel):
     passages: int
     url: str
     searchable: str = Field(description="When search finds it: after the index update started by the upload.")
+
+
+def problem_response(status: int, code: str, message: str, details: list | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answered as a ``Problem``."""
+    body = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class Problem(BaseModel):

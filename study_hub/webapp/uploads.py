@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Annotated
@@ -55,7 +54,7 @@ class UploadLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await self._refuse(send)
+            return await self._refuse(scope, receive, send)
         received = 0
         overflowed = refused = False
 
@@ -75,21 +74,19 @@ class UploadLimit:
                 await send(message)
             elif message["type"] == "http.response.start" and not refused:  # the parser's own 400 becomes 413
                 refused = True
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
         try:
             await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
             if not refused:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"error": "too_large", "message": f"the upload is larger than the limit of "
-                           f"{self.max_file_bytes:,} bytes (STUDY_HUB_MAX_FILE_BYTES)"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope, receive, send) -> None:
+        response = schemas.problem_response(
+            413, "too_large", f"the upload is larger than the limit of {self.max_file_bytes:,} bytes "
+                              "(STUDY_HUB_MAX_FILE_BYTES)", headers={"connection": "close"})
+        await response(scope, receive, send)
 
 
 def refresh_index(ctx: AppContext) -> None:
