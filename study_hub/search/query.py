@@ -80,6 +80,8 @@ LANGUAGE_ALIASES = {"zh": "zh", "中文": "zh", "chinese": "zh", "en": "en", "�
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "”": "”"}
 # Closers accepted for each opener: people mix Chinese and ASCII quotes (“…" or "…”) without noticing.
 _CLOSERS = {'"': '"”', "“": '”"', "”": '”"', "「": "」", "『": "』"}
+# Quotes that may open inside a quoted phrase, and what closes each there.
+_INNER_CLOSER = {"“": "”", "「": "」", "『": "』", "‘": "’", '"': '"'}
 _SPACE = " \t\r\n\u3000"
 _YEAR_RANGE = re.compile(r"^(\d{4})?\s*(?:\.\.|-|~|～|至|到)\s*(\d{4})?$")
 _MAX_QUERY_CHARS = 1000
@@ -105,14 +107,10 @@ def _lex(query: str) -> list[_Item]:
         if query[i] in "-－" and i + 1 < n and query[i + 1] not in _SPACE:
             negated, i = True, i + 1
         if query[i] in _QUOTES:
-            close = _QUOTES[query[i]]
-            ends = [e for e in (query.find(c, i + 1) for c in _CLOSERS[query[i]]) if e >= 0]
-            if not ends and query[i] in "“”":
-                ends = [e for e in (query.find("“", i + 1),) if e >= 0]  # some keyboards type “ twice
-            end = min(ends) if ends else -1
+            end = _closing_quote(query, i)
             if end < 0:
                 raise QueryError(f"the quote opened at position {i + 1} is not closed: add a closing quote "
-                                 f"{close} after the exact wording you want")
+                                 f"{_QUOTES[query[i]]} after the exact wording you want")
             items.append(_Item(query[i + 1:end], exact=True, negated=negated))
             i = end + 1
             continue
@@ -141,6 +139,29 @@ def _lex(query: str) -> list[_Item]:
             items.append(_Item(word, negated=negated))
         i = j
     return items
+
+
+def _closing_quote(query: str, start: int) -> int:
+    """Where the quote opened at ``start`` closes (-1: nowhere).
+
+    Quotes of another kind inside are part of the wording: an original sentence that itself quotes
+    (遵循“谁提供，谁负责”的原则) can be copied whole into "…" or 「…」. If the quote only closes by
+    mixing kinds (“…" or "…”, typed without noticing), the first closer that fits is taken.
+    """
+    opener = query[start]
+    inner: list[str] = []  # quotes opened inside, innermost last
+    for j in range(start + 1, len(query)):
+        char = query[j]
+        if inner and char == _INNER_CLOSER[inner[-1]]:
+            inner.pop()
+        elif not inner and (char == _QUOTES[opener] or (opener == '"' and char == "”")):
+            return j
+        elif char in _INNER_CLOSER:
+            inner.append(char)
+    ends = [e for e in (query.find(c, start + 1) for c in _CLOSERS[opener]) if e >= 0]
+    if not ends and opener in "“”":
+        ends = [e for e in (query.find("“", start + 1),) if e >= 0]  # some keyboards type “ twice
+    return min(ends) if ends else -1
 
 
 def _example(name: str) -> str:

@@ -60,7 +60,8 @@ def _all_ids(service: SearchService, query: str, **filters) -> list[str]:
 
 
 @pytest.mark.parametrize("phrase", ["小事不出村、大事不出镇", "基层治理", "党建引领", "居民委员会", "物业服务合同",
-                                    "治", "总则第一条", "for the people", "接诉即办"])
+                                    "治", "总则第一条", "for the people", "接诉即办",
+                                    "公共数据质量管理遵循“谁提供，谁负责”的原则"])
 def test_exact_wording_returns_exactly_the_passages_that_contain_it(service, all_passages, phrase) -> None:
     expected = {pid for pid, text, *_ in all_passages if fold_exact(phrase) in fold_exact(text)}
     found = _all_ids(service, f'"{phrase}"')
@@ -69,6 +70,14 @@ def test_exact_wording_returns_exactly_the_passages_that_contain_it(service, all
     for hit in service.search(SearchRequest(f'"{phrase}"', limit=5)).results:
         assert all(fold_exact(hit.text[s:e]) == fold_exact(phrase) for s, e in hit.highlights)
         assert hit.highlights
+
+
+@pytest.mark.parametrize("quoted", ["“公共数据质量管理遵循「谁提供，谁负责」的原则”".replace("「", "“").replace("」", "”"),
+                                    "「公共数据质量管理遵循“谁提供，谁负责”的原则」"])
+def test_original_wording_that_itself_quotes_is_found_in_any_outer_quotes(service, quoted) -> None:
+    response = service.search(SearchRequest(quoted, limit=5))
+    assert [hit.doc_id for hit in response.results] == ["municipal-reg-hangzhou-city-brain-2020"]
+    assert "“谁提供，谁负责”" in response.results[0].text
 
 
 def test_words_must_all_match_and_exclusions_hold(service, all_passages) -> None:

@@ -64,3 +64,23 @@ def test_any_text_parses_or_explains(query: str) -> None:
 def test_mixed_chinese_and_ascii_quotes_close_each_other() -> None:
     assert parse_query('“吾为国家守尔，后当献于上。"这句话').groups[0] == (Clause("吾为国家守尔，后当献于上。", exact=True),)
     assert parse_query('"小事不出村”').groups == ((Clause("小事不出村", exact=True),),)
+
+
+@pytest.mark.parametrize(
+    "query, wording",
+    [
+        ('"公共数据质量管理遵循“谁提供，谁负责”的原则"', "公共数据质量管理遵循“谁提供，谁负责”的原则"),
+        ("“公共数据质量管理遵循「谁提供，谁负责」的原则”", "公共数据质量管理遵循「谁提供，谁负责」的原则"),
+        ('“坚持党建引领"街乡吹哨、部门报到"工作机制”', '坚持党建引领"街乡吹哨、部门报到"工作机制'),
+        ("「实行“小事不出村、大事不出镇”」", "实行“小事不出村、大事不出镇”"),
+        ("『坚持『两个确立』』", "坚持『两个确立』"),
+        ("“坚持“两个维护””", "坚持“两个维护”"),
+    ],
+)
+def test_quotes_of_another_kind_inside_exact_wording_are_part_of_it(query: str, wording: str) -> None:
+    assert parse_query(query).groups == ((Clause(wording, exact=True),),)
+
+
+def test_two_quoted_phrases_with_mixed_quotes_stay_two() -> None:
+    assert parse_query('"小事不出村” "大事不出镇"').groups == (
+        (Clause("小事不出村", exact=True),), (Clause("大事不出镇", exact=True),))
