@@ -48,7 +48,7 @@ def load_scorer():
     return module
 
 
-def prepare(name: str, home: Path, encoder: Embedder) -> tuple[Settings, SearchService]:
+def prepare(name: str, home: Path, encoder: Embedder, **service_options) -> tuple[Settings, SearchService]:
     settings = Settings(home=home)
     store = open_store(settings)
     spec = SETS[name]
@@ -59,7 +59,7 @@ def prepare(name: str, home: Path, encoder: Embedder) -> tuple[Settings, SearchS
     build = update_indexes(store, settings.indexes_dir, encoder=encoder, cache_dir=settings.vector_cache_dir)
     print(f"{name}: {store.counts()[0]} documents, {store.counts()[1]} passages; index {build.mode} in "
           f"{time.perf_counter() - started:.0f} s")
-    return settings, SearchService(store, settings.indexes_dir, encoder=encoder)
+    return settings, SearchService(store, settings.indexes_dir, encoder=encoder, **service_options)
 
 
 def evaluate(service: SearchService, queries: list[dict], mode: str, scorer) -> tuple[dict, list]:

@@ -86,9 +86,22 @@ class KeywordResults:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+@dataclass
+class GroupPresence:
+    """For candidate passages (rows) and the groups of a query (columns): where each group occurs."""
+
+    held: np.ndarray  # bool [passages, groups]: in the body, heading or title
+    in_title: np.ndarray  # bool [passages, groups]: in the document's title
+    idf: np.ndarray  # float [groups]: log(N / (passages matching + 1)) + 1, as BM25's
+
+
 class KeywordIndex(Protocol):
     def search(self, query: KeywordQuery, filters: SearchFilters, *, offset: int = 0, limit: int = 10,
                sort: str = "relevance", facets: bool = True) -> KeywordResults: ...
+
+    def presence(self, groups: Iterable[TermGroup], passage_ids) -> GroupPresence: ...
+
+    def facets_for(self, passage_ids) -> dict[str, dict[str, int]]: ...
 
     def close(self) -> None: ...
 
@@ -256,6 +269,36 @@ class WhooshKeywordIndex:
         mask = np.zeros(self._size, dtype=bool)
         mask[docnums] = True
         return mask
+
+    def presence(self, groups: Iterable[TermGroup], passage_ids) -> GroupPresence:
+        """Which of ``groups`` each of ``passage_ids`` holds (body, heading or title), and how rare each is.
+
+        The second-stage ranking asks how much of a question a passage covers, weighting rare words above
+        common ones; every term's postings are already read for the query, so this costs array lookups.
+        """
+        groups = list(groups)
+        docnums = np.fromiter((self._docnum_of_id(pid) for pid in passage_ids), dtype=np.int64)
+        known = docnums >= 0
+        held = np.zeros((len(docnums), len(groups)), dtype=bool)
+        in_title = np.zeros((len(docnums), len(groups)), dtype=bool)
+        frequency = np.zeros(len(groups), dtype=np.int64)
+        live = int(self._live.sum())
+        for column, group in enumerate(groups):
+            matched = self._group(group).hit & self._live
+            frequency[column] = int(matched.sum())
+            held[known, column] = matched[docnums[known]]
+            titled = np.zeros(self._size, dtype=bool)
+            for alternative in group.alternatives:
+                if alternative and all(token in self._title_docs for token in alternative):
+                    titled |= self._mask_of(reduce(np.intersect1d, (self._title_passages(t) for t in alternative)))
+            in_title[known, column] = titled[docnums[known]]
+        idf = np.log(max(live, 1) / (frequency + 1)) + 1
+        return GroupPresence(held=held, in_title=in_title, idf=idf)
+
+    def _docnum_of_id(self, passage_id: str) -> int:
+        if not self._docnum_of:
+            self._docnums_of(())
+        return self._docnum_of.get(passage_id, -1)
 
     def facets_for(self, passage_ids) -> dict[str, dict[str, int]]:
         """Facet counts over the given passages (for result sets that are not a keyword match set)."""

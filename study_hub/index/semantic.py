@@ -227,13 +227,25 @@ class SemanticIndex:
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Every passage's similarity to ``vector``: the best of its own vector's and its windows'."""
+        return self.scores_and_own(vector)[0]
+
+    def scores_and_own(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(best of each passage's vector and its windows', the passage vector's own) similarities.
+
+        The two differ where one sentence of a long passage answers: the second-stage ranking uses both.
+        """
         every_row = self._product(vector)
-        scores = every_row[:len(self.passage_ids)]
+        own = every_row[:len(self.passage_ids)]
+        scores = own
         if len(self.windowed):
             best_window = np.maximum.reduceat(every_row[len(self.passage_ids):], self.window_starts)
-            scores = scores.copy()
+            scores = own.copy()
             scores[self.windowed] = np.maximum(scores[self.windowed], best_window)
-        return scores
+        return scores, own
+
+    def rows(self, passage_ids: Iterable[str]) -> np.ndarray:
+        """The row of each passage (-1 where the generation has no vector for it)."""
+        return np.fromiter((self.row_of.get(pid, -1) for pid in passage_ids), dtype=np.int64)
 
     def top(self, scores: np.ndarray, filters: SearchFilters, limit: int = 100,
             exclude_doc: str | None = None) -> list[SemanticHit]:

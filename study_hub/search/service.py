@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from study_hub.domain import LEVELS, passage_url
 from study_hub.errors import NotFoundError, StudyHubError
 from study_hub.index.builder import check_compatible, check_semantic_compatible
@@ -26,6 +28,7 @@ from study_hub.index.generations import current_generation, read_manifest
 from study_hub.index.keyword import KeywordQuery, KeywordResults, SearchFilters, TermGroup, WhooshKeywordIndex
 from study_hub.index.semantic import SemanticIndex
 from study_hub.ingest.metadata import guess_language
+from study_hub.search import ranking
 from study_hub.search.crosslingual import default_glossary
 from study_hub.search.fusion import RankedList, interleave, weighted_rrf
 from study_hub.search.highlight import match_spans, render_snippet
@@ -207,13 +210,16 @@ class SearchService:
 
     def __init__(self, store: DocumentStore, indexes_root: Path, analyzer: Analyzer | None = None,
                  synonyms: Synonyms | None = None, encoder=None, fusion: FusionWeights | None = None,
-                 cache_size: int = 0):
+                 cache_size: int = 0, ranking_model: ranking.RankingModel | None = None, fitted_ranking: bool = True):
         self.store = store
         self.indexes_root = indexes_root
         self.analyzer = analyzer or default_analyzer()
         self.synonyms = synonyms or default_synonyms()
         self.encoder = encoder
         self.fusion = fusion or FusionWeights()
+        # The fitted hybrid ranking (``ranking_model``, by default the shipped one); with ``fitted_ranking``
+        # false, weighted reciprocal-rank fusion as before it (what benchmarks/fit_ranker.py compares with).
+        self.ranking = (ranking_model or ranking.default_model()) if fitted_ranking else None
         self._lock = threading.Lock()
         self._current: _Generation | None = None
         # Answers per index generation: a published generation never changes, so an answer stays right until
@@ -363,6 +369,8 @@ class SearchService:
         elif request.mode == "semantic":
             hits = current.semantic.search(embedding.result(), filters, limit=weights.pool)
             fused = [(hit.passage_id, round(hit.score, 6), ("semantic",)) for hit in hits]
+        elif self.ranking is not None:
+            fused = self.ranking.rank(self.hybrid_candidates(current, text, embedding.result(), analyzed, filters))
         else:
             full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, weights.pool, False)
             semantic_ids = [hit.passage_id for hit in
@@ -375,6 +383,42 @@ class SearchService:
         # The facets count what this ranking holds (its ``total``), so a facet's number is what choosing it shows.
         facets = current.keyword.facets_for([pid for pid, _, _ in fused]) if request.facets else {}
         return fused[offset:offset + request.limit], len(fused), None, facets
+
+    def hybrid_candidates(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
+                          filters: SearchFilters, english: bool = False) -> ranking.Candidates:
+        """Both rankers' candidates for a question, with the features the ranking model scores.
+
+        ``english``: an English question, answered here over the Chinese passages; its keyword side looks for
+        the Chinese words of the governance terms it names (``crosslingual``).
+        """
+        filtered = not filters.empty
+        if english:
+            filters, analyzed = replace(filters, languages=("zh",)), self._translated(text)
+        if analyzed.query.required:
+            full, partial, _ = self._keyword_pool(current.keyword, analyzed, filters, ranking.POOL, False)
+        else:
+            full, partial = [], []
+        best, own = current.semantic.scores_and_own(vector)
+        semantic = [hit.passage_id for hit in current.semantic.top(best, filters, limit=ranking.POOL)]
+
+        def evidence_of(ids: list[str]):
+            rows = current.semantic.rows(ids)
+            known = rows >= 0
+            return (current.keyword.presence(analyzed.query.required, ids),
+                    np.where(known, best[rows], 0.0), np.where(known, own[rows], 0.0))
+
+        return ranking.candidates(text, semantic, full, partial, evidence_of, filtered=filtered, english=english)
+
+    def _translated(self, text: str) -> _Analyzed:
+        """The Chinese words of the terms an English question names, as the keyword side's word groups."""
+        groups = []
+        for words in default_glossary().translate(text):
+            tokenized = (tuple(self.analyzer.query_words(word)) for word in words)
+            alternatives = tuple(dict.fromkeys(tokens for tokens in tokenized if tokens))
+            if alternatives:
+                groups.append(TermGroup(alternatives))
+        query = KeywordQuery(required=tuple(groups))
+        return _Analyzed(query, {t for g in groups for t in g.tokens}, [])
 
     def _query_vector(self, text: str):
         vector = self._query_vectors.get(text)
@@ -395,14 +439,17 @@ class SearchService:
         chinese, english = replace(filters, languages=("zh",)), replace(filters, languages=("en",))
         sides, scores = [], current.semantic.scores(vector)
         for side_filters in (chinese, english):
+            if mode == "hybrid" and side_filters is chinese and self.ranking is not None:
+                sides.append(self.ranking.rank(self.hybrid_candidates(current, text, vector, analyzed, filters,
+                                                                      english=True)))
+                continue
             semantic = [h.passage_id for h in current.semantic.top(scores, side_filters, limit=weights.pool)]
             lists = [RankedList("semantic", semantic, weights.semantic)]
             if mode == "hybrid" and side_filters is chinese:
-                groups = tuple(TermGroup(tuple(tuple(self.analyzer.query_words(word)) for word in words))
-                               for words in default_glossary().translate(text))
-                if groups:
-                    translated = KeywordQuery(required=groups, match_any=True)
-                    found = current.keyword.search(translated, side_filters, limit=weights.pool, facets=False)
+                translated = self._translated(text).query
+                if translated.required:
+                    found = current.keyword.search(replace(translated, match_any=True), side_filters,
+                                                   limit=weights.pool, facets=False)
                     lists.append(RankedList("keyword", [pid for pid, _ in found.hits], weights.keyword_partial))
             elif mode == "hybrid":
                 full, partial, _ = self._keyword_pool(current.keyword, analyzed, side_filters, weights.pool, False)
