@@ -13,16 +13,27 @@ from functools import cache
 from pathlib import Path
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "data" / "en_zh_glossary.txt"
+# Terms mined from the corpus's parallel documents (``parallel_terms``); the hand-written glossary wins.
+MINED_PATH = Path(__file__).resolve().parent / "data" / "en_zh_mined.txt"
+
+
+def read_glossary(path: Path) -> dict[str, list[str]]:
+    """english -> Chinese words, from "english = 中文 | 中文  # comment" lines."""
+    entries: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0]
+        if not line.strip() or "=" not in line:
+            continue
+        english, chinese = line.split("=", 1)
+        entries.setdefault(english.strip().lower(), []).extend(w.strip() for w in chinese.split("|") if w.strip())
+    return entries
 
 
 class Glossary:
-    def __init__(self, path: Path = GLOSSARY_PATH):
-        entries: dict[str, list[str]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#") or "=" not in line:
-                continue
-            english, chinese = line.split("=", 1)
-            entries.setdefault(english.strip().lower(), []).extend(w.strip() for w in chinese.split("|") if w.strip())
+    def __init__(self, path: Path = GLOSSARY_PATH, mined: Path | None = MINED_PATH):
+        entries = read_glossary(path)
+        for english, words in (read_glossary(mined) if mined else {}).items():
+            entries.setdefault(english, words)
         # Longest phrases first, so "villagers' committee" wins over "committee".
         self._patterns = [
             (re.compile(r"(?<![\w'-])" + re.escape(english).replace(r"\ ", r"\s+") + r"(?:s|es)?(?![\w'-])"), words)

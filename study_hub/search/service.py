@@ -429,7 +429,7 @@ class SearchService:
 
     def _english_question(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
                           filters: SearchFilters, mode: str) -> list[tuple[str, float, tuple[str, ...]]]:
-        """An English question, answered per language and merged two Chinese results to one English.
+        """An English question, answered per language and merged three Chinese results to one English.
 
         In one mixed ranking the few English documents win on language alone, ahead of the Chinese passages
         that answer the question. The Chinese side fuses search by meaning with a keyword search for the
@@ -456,7 +456,7 @@ class SearchService:
                 lists.append(RankedList("keyword", [pid for pid, _ in full + partial], weights.keyword_partial))
             sides.append(weighted_rrf(lists, k=weights.k))
         by_id = {pid: (pid, round(score, 6), rankers) for side in sides for pid, score, rankers in side}
-        order = interleave([[pid for pid, _, _ in side] for side in sides], shares=(2, 1))
+        order = interleave([[pid for pid, _, _ in side] for side in sides], shares=(3, 1))
         return [by_id[pid] for pid in order]
 
     def highlighter(self, q: str) -> Callable[[str], list[tuple[int, int]]]:
