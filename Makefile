@@ -35,6 +35,10 @@ ingest: install
 
 ## Lint, then the whole test suite on SQLite, then again with every store in PostgreSQL (127.0.0.1:5432;
 ## the unit tests touch no database, the sqlite_only ones are about SQLite itself). Chromium for the pages.
+## The converted model and the shared corpus's vectors are kept in test-output/ between the two runs (and
+## between runs here): the retrieval floors encode the whole shared corpus once, not twice.
+test: export STUDY_HUB_TEST_MODELS_DIR ?= $(CURDIR)/test-output/models
+test: export STUDY_HUB_TEST_VECTOR_CACHE ?= $(CURDIR)/test-output/vector-cache
 test: install browser
 	$(BIN)/ruff check study_hub tests benchmarks
 	$(BIN)/python -m pytest

@@ -139,7 +139,7 @@ def collect(service: SearchService, queries: list[dict], scorer) -> list[Example
             continue
         text = " ".join(c.text for g in parsed.groups for c in g)
         english = not filters.languages and guess_language(text) == "en"
-        vector = service.encoder.encode_queries([text])[0]
+        vector = service.query_vector(text, english)
         found = service.hybrid_candidates(current, text, vector, analyzed, filters, english=english)
         rows = service.store.passages_by_id(found.ids)
         relevant = np.array([pid in rows and scorer.score_query(

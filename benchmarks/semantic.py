@@ -107,9 +107,9 @@ def main() -> None:
         sample = [base[i].text for i in rng.choice(len(base), size=args.encode, replace=False)]
         encoding(embedder, sample)
 
-        queries = [json.loads(line)["query"] for line in
-                   (SHARED / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-        queries = [q for q in queries if not q.startswith('"')] * 3
+        queries = [json.loads(line)["query"] for name in ("dev.jsonl", "dev2.jsonl") for line in
+                   (SHARED / "eval" / "policy" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        queries = [q for q in queries if not q.startswith('"')] * 2
         for size in (int(s) for s in args.sizes.split(",")):
             records = [base[i % len(base)] if i < len(base) else dataclasses.replace(
                 base[i % len(base)], passage_id=f"{base[i % len(base)].passage_id}~{i // len(base)}",
@@ -118,17 +118,24 @@ def main() -> None:
             started = time.perf_counter()
             build_generation(root, records, embedder)
             service = SearchService(store, root, encoder=embedder)
+            # The fixed-weight fusion the fitted ranking replaced, measured in the same run for the ratio.
+            fixed = SearchService(store, root, encoder=embedder, fitted_ranking=False)
             print(f"\n== {size:,} passages (generation built in {time.perf_counter() - started:.0f} s) ==")
-            for mode in ("semantic", "hybrid"):
-                service.search(SearchRequest(queries[0], mode=mode))
+            measured = {}
+            for label, mode, runner in (("semantic", "semantic", service), ("hybrid", "hybrid", service),
+                                        ("hybrid, fixed RRF (before)", "hybrid", fixed)):
+                runner.search(SearchRequest(queries[0], mode=mode))
                 times = []
                 for query in queries:
                     t0 = time.perf_counter()
-                    service.search(SearchRequest(query, mode=mode, limit=10))
+                    runner.search(SearchRequest(query, mode=mode, limit=10))
                     times.append((time.perf_counter() - t0) * 1000)
-                p50, p95 = percentiles(times)
-                print(f"  {mode:<9} {len(times)} queries: p50 {p50:.0f} ms, p95 {p95:.0f} ms (query embedding, "
-                      f"search, fusion, hydration, facets)")
+                measured[label] = p50, p95 = percentiles(times)
+                print(f"  {label:<27} {len(times)} queries: p50 {p50:.0f} ms, p95 {p95:.0f} ms (query embedding, "
+                      f"search, fusion or ranking, hydration, facets)")
+            ratio = [now / before for now, before in zip(measured["hybrid"], measured["hybrid, fixed RRF (before)"],
+                                                           strict=True)]
+            print(f"  fitted ranking / fixed RRF: p50 x{ratio[0]:.2f}, p95 x{ratio[1]:.2f}")
             t0 = time.perf_counter()
             for query in queries:
                 embedder.encode_queries([query])

@@ -218,6 +218,14 @@ def _write(writer, remove_doc_ids: Iterable[str], records: Iterable[IndexRecord]
     return count
 
 
+def _members(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of ``wanted`` occur in ``sorted_values`` (ascending): a binary search each."""
+    if not len(sorted_values):
+        return np.zeros(len(wanted), dtype=bool)
+    places = np.searchsorted(sorted_values, wanted).clip(max=len(sorted_values) - 1)
+    return sorted_values[places] == wanted
+
+
 class WhooshKeywordIndex:
     """Searches one generation folder (never modified once published).
 
@@ -274,26 +282,49 @@ class WhooshKeywordIndex:
         """Which of ``groups`` each of ``passage_ids`` holds (body, heading or title), and how rare each is.
 
         The second-stage ranking asks how much of a question a passage covers, weighting rare words above
-        common ones; every term's postings are already read for the query, so this costs array lookups.
+        common ones. Postings are sorted document numbers, so membership of a few hundred candidates is a
+        binary search per term, never an array over the whole index; a group's document frequency is taken
+        as its most frequent alternative's, an alternative's as its rarest token's (no union or intersection
+        over the index is needed).
         """
         groups = list(groups)
         docnums = np.fromiter((self._docnum_of_id(pid) for pid in passage_ids), dtype=np.int64)
-        known = docnums >= 0
         held = np.zeros((len(docnums), len(groups)), dtype=bool)
         in_title = np.zeros((len(docnums), len(groups)), dtype=bool)
         frequency = np.zeros(len(groups), dtype=np.int64)
-        live = int(self._live.sum())
         for column, group in enumerate(groups):
-            matched = self._group(group).hit & self._live
-            frequency[column] = int(matched.sum())
-            held[known, column] = matched[docnums[known]]
-            titled = np.zeros(self._size, dtype=bool)
-            for alternative in group.alternatives:
-                if alternative and all(token in self._title_docs for token in alternative):
-                    titled |= self._mask_of(reduce(np.intersect1d, (self._title_passages(t) for t in alternative)))
-            in_title[known, column] = titled[docnums[known]]
-        idf = np.log(max(live, 1) / (frequency + 1)) + 1
+            for alternative in (a for a in group.alternatives if a):
+                anywhere = np.ones(len(docnums), dtype=bool)
+                titled = np.ones(len(docnums), dtype=bool)
+                rarest = None
+                for token in alternative:
+                    in_fields, in_doc_title, count = self._token_presence(token, docnums)
+                    anywhere &= in_fields | in_doc_title
+                    titled &= in_doc_title
+                    rarest = count if rarest is None else min(rarest, count)
+                held[:, column] |= anywhere
+                in_title[:, column] |= titled
+                frequency[column] = max(frequency[column], rarest or 0)
+        held[docnums < 0] = False
+        in_title[docnums < 0] = False
+        idf = np.log(max(int(self._live.sum()), 1) / (frequency + 1)) + 1
         return GroupPresence(held=held, in_title=in_title, idf=idf)
+
+    def _token_presence(self, token: str, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(in the body or heading, in the document's title) for each document number, and how many passages
+        hold the token (a title word counts every passage of the document)."""
+        in_fields = np.zeros(len(docnums), dtype=bool)
+        count = 0
+        for name in vectorised.SCORED_FIELDS:
+            postings = self._arrays.docnums(name, token)
+            in_fields |= _members(postings, docnums)
+            count = max(count, len(postings))
+        in_title = np.zeros(len(docnums), dtype=bool)
+        if token in self._title_docs:
+            titled = self._title_passages(token)
+            in_title = _members(titled, docnums)
+            count = max(count, len(titled))
+        return in_fields, in_title, count
 
     def _docnum_of_id(self, passage_id: str) -> int:
         if not self._docnum_of:

@@ -243,6 +243,12 @@ class SemanticIndex:
             scores[self.windowed] = np.maximum(scores[self.windowed], best_window)
         return scores, own
 
+    def levels_of(self, rows: np.ndarray) -> list[str]:
+        """The document level of each row ("" for -1, an unknown row)."""
+        column = self._columns["level"]
+        names = {code: name for name, code in column.code_of.items()}
+        return [names[column.codes[row]] if row >= 0 else "" for row in rows.tolist()]
+
     def rows(self, passage_ids: Iterable[str]) -> np.ndarray:
         """The row of each passage (-1 where the generation has no vector for it)."""
         return np.fromiter((self.row_of.get(pid, -1) for pid in passage_ids), dtype=np.int64)

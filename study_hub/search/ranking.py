@@ -32,6 +32,7 @@ from study_hub.index.keyword import GroupPresence
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
 POOL = 100  # candidates taken from each ranker
+DOCUMENT_TOP = 20  # a document that holds many of the best passages by meaning is likely the one asked about
 
 # Question forms of spoken Chinese: a question asks for an answer, a list of terms for the passages that hold them.
 _QUESTION = re.compile(r"(?i)^\s*(?:how|what|which|who|whom|when|where|why|can|could|is|are|does|do|should|"
@@ -50,6 +51,18 @@ class QuerySignals:
     best_coverage: float  # the largest share of the query's word weight one candidate holds
     filtered: float  # 1: filters narrow the search
     english: float  # 1: an English question over Chinese passages (its words come from the glossary)
+
+
+@dataclass
+class Evidence:
+    """What the indexes say of each candidate, in candidate order."""
+
+    presence: GroupPresence  # which of the query's word groups each holds
+    semantic: np.ndarray  # similarity: the best of the passage's vector and its windows'
+    own: np.ndarray  # similarity of the passage's own vector
+    years: np.ndarray  # the document's year (0: undated)
+    levels: list[str]  # the document's level
+    documents: list[str]  # the document's id
 
 
 @dataclass
@@ -74,6 +87,10 @@ CANDIDATE_FEATURES = (
     "full_match",  # holds every word
     "coverage",  # share of the query's word weight (idf) held in the body, heading or title
     "title_coverage",  # share of the query's word weight held in the document's title
+    "year_named",  # the query names a year: +1 the document is of that year, -1 another (0: names none)
+    "level_named",  # the query names a level (中央, 省里, 市级 …): +1 the document is of it, -1 not (0: names none)
+    "document_semantic",  # the best similarity of any candidate of the same document, minus the best candidate's
+    "document_share",  # share of the best DOCUMENT_TOP by meaning that are of the same document
 )
 QUERY_FEATURES = ("question", "term_list", "words", "full_matches", "best_coverage", "filtered", "english")
 # Products of a candidate's and the query's features: how much each ranker counts depends on the query (the
@@ -87,6 +104,31 @@ INTERACTIONS = (
     ("keyword_rank", "best_coverage"),
 )
 FEATURES = (*CANDIDATE_FEATURES, *QUERY_FEATURES, *(f"{c}*{q}" for c, q in INTERACTIONS))
+
+
+_YEAR = re.compile(r"(?<![\d.])((?:19[4-9]|20\d)\d)(?![\d.%万亿元人户个名米])")
+# Words that name the level of government a question is about (a filter does this exactly; these are hints).
+_LEVEL_WORDS = {
+    "central": re.compile(r"(?i)中央|国务院|全国人大|\bcentral\b|\bstate council\b|\bnational\b"),
+    "provincial": re.compile(r"(?i)省里|省级|全省|省政府|省委|\bprovinc"),
+    "municipal": re.compile(r"(?i)市里|市级|全市|市政府|市委|\bmunicipal|\bcity\b"),
+    "district": re.compile(r"(?i)区里|区级|全区|区政府|区委|县里|县级|\bdistrict\b|\bcounty\b"),
+}
+
+
+def named_years(text: str) -> set[int]:
+    return {int(year) for year in _YEAR.findall(text)}
+
+
+def named_levels(text: str) -> set[str]:
+    return {level for level, pattern in _LEVEL_WORDS.items() if pattern.search(text)}
+
+
+def _agreement(named: set, values) -> np.ndarray:
+    """+1 where the value is one the query names, -1 where it names others, 0 everywhere when it names none."""
+    if not named:
+        return np.zeros(len(values))
+    return np.array([1.0 if value in named else -1.0 for value in values])
 
 
 def query_signals(text: str, presence: GroupPresence, full_count: int, filtered: bool,
@@ -118,12 +160,12 @@ def candidates(text: str, semantic: list[str], keyword_full: list[tuple[str, flo
     """The candidates of both rankers with their features.
 
     ``semantic``: ids by meaning, best first; ``keyword_full``/``keyword_partial``: (id, BM25) of the passages
-    holding all / some of the words; ``evidence_of(ids)`` -> (``GroupPresence`` of the query's words, best
-    and own semantic similarity, as arrays in ``ids`` order).
+    holding all / some of the words; ``evidence_of(ids)`` -> ``Evidence`` for those ids.
     """
     keyword = [pid for pid, _ in keyword_full + keyword_partial]
     ids = list(dict.fromkeys([*semantic, *keyword]))
-    presence, best, own = evidence_of(ids)
+    evidence = evidence_of(ids)
+    presence, best, own = evidence.presence, evidence.semantic, evidence.own
     semantic_rank = {pid: rank for rank, pid in enumerate(semantic)}
     keyword_rank = {pid: rank for rank, pid in enumerate(keyword)}
     bm25 = dict(keyword_full + keyword_partial)
@@ -132,6 +174,10 @@ def candidates(text: str, semantic: list[str], keyword_full: list[tuple[str, flo
     signals = query_signals(text, presence, len(keyword_full), filtered, english)
 
     n = len(ids)
+    document_best: dict[str, float] = {}
+    for document, score in zip(evidence.documents, best.tolist(), strict=True):
+        document_best[document] = max(document_best.get(document, -1.0), score)
+    top_documents = [evidence.documents[ids.index(pid)] for pid in semantic[:DOCUMENT_TOP]]
     columns: dict[str, np.ndarray] = {
         "semantic": best - (best.max() if n else 0.0),
         "semantic_rank": -np.log1p([semantic_rank.get(pid, POOL) for pid in ids]),
@@ -141,6 +187,10 @@ def candidates(text: str, semantic: list[str], keyword_full: list[tuple[str, flo
         "full_match": np.array([pid in full for pid in ids], dtype=float),
         "coverage": _coverage(presence.held, presence.idf),
         "title_coverage": _coverage(presence.in_title, presence.idf),
+        "year_named": _agreement(named_years(text), evidence.years.tolist()),
+        "level_named": _agreement(named_levels(text), evidence.levels),
+        "document_semantic": np.array([document_best[d] for d in evidence.documents]) - (best.max() if n else 0.0),
+        "document_share": np.array([top_documents.count(d) / DOCUMENT_TOP for d in evidence.documents]),
     }
     for name in QUERY_FEATURES:
         columns[name] = np.full(n, getattr(signals, name))

@@ -25,6 +25,12 @@ class Synonyms:
                 others = [t for t in tokenized if t and t != tokens]
                 self._alternatives.setdefault(tokens[0], []).extend(others)
 
+    def annotate(self, text: str, analyzer: Analyzer, most: int = 8) -> str:
+        """``text`` followed by the other ways to say its words, in brackets (at most ``most`` of them)."""
+        others = [("".join(alternative)) for word in analyzer.query_words(text) for alternative in self.expand(word)]
+        others = [o for o in dict.fromkeys(others) if o not in text][:most]
+        return f"{text}（{'、'.join(others)}）" if others else text
+
     def expand(self, token: str) -> list[tuple[str, ...]]:
         """Other ways to say ``token`` (each a tuple of tokens that must all match)."""
         return self._alternatives.get(fold(token), [])

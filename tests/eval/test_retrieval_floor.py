@@ -1,7 +1,10 @@
-"""Retrieval-quality floors on the policy development set (../shared/eval), so regressions show.
+"""Retrieval-quality floors on the policy development sets (../shared/eval/policy dev + dev2), so regressions show.
 
-The keyword floor runs in every test run (no embeddings needed). The hybrid floor encodes the whole shared
-corpus (minutes on two cores) and is marked slow: `make test-slow` runs it.
+Both floors run in every test run. The hybrid one encodes the whole shared corpus once (about five minutes on
+two cores; STUDY_HUB_TEST_VECTOR_CACHE keeps the vectors between the SQLite and PostgreSQL runs of `make
+test`). Its floors sit at the cross-validated figures of `benchmarks/eval_retrieval.py` (each query answered
+by a ranking model fitted without it), a little below, so a change that makes search worse for questions
+nobody tuned for fails here, not on the held-out set.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ def scorer(shared_corpus: Path):
 
 @pytest.fixture(scope="module")
 def dev_queries(shared_corpus: Path) -> list[dict]:
-    lines = (shared_corpus.parent / "eval" / "policy" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return [json.loads(line) for name in ("dev.jsonl", "dev2.jsonl")
+            for line in (shared_corpus.parent / "eval" / "policy" / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
 
 
 def _metrics(service: SearchService, queries: list[dict], mode: str, scorer) -> dict[str, dict]:
@@ -66,12 +70,17 @@ def test_keyword_floor(tmp_path_factory, shared_corpus, dev_queries, scorer) -> 
     assert metrics["ALL"]["R@10"] >= 0.66
 
 
-@pytest.mark.slow
 def test_hybrid_floor(tmp_path_factory, shared_corpus, dev_queries, scorer, embedder) -> None:
     service = _indexed_corpus(tmp_path_factory, shared_corpus, encoder=embedder)
     metrics = _metrics(service, dev_queries, "hybrid", scorer)
     for category in ("keyword", "exact", "filtered"):
         assert metrics[category]["R@10"] == 1.0, (category, metrics[category])
-    assert metrics["paraphrase"]["R@10"] >= 0.8, metrics["paraphrase"]  # measured 0.90 (0.80 before windows)
-    assert metrics["english"]["R@10"] >= 0.75, metrics["english"]  # measured 1.00
-    assert metrics["ALL"]["R@10"] >= 0.93, metrics["ALL"]  # measured 0.97 (0.93 before windows)
+        assert metrics[category]["MRR@10"] >= 0.95, (category, metrics[category])
+    # Cross-validated (benchmarks/eval_retrieval.py, 72 queries): paraphrase R@10 0.86 (MRR 0.68), English 1.00
+    # (MRR 0.96), all 0.94 (MRR 0.86). The shipped model is fitted on these queries, so it scores at least that.
+    assert metrics["paraphrase"]["R@10"] >= 0.82, metrics["paraphrase"]
+    assert metrics["paraphrase"]["MRR@10"] >= 0.62, metrics["paraphrase"]
+    assert metrics["english"]["R@10"] >= 0.9, metrics["english"]
+    assert metrics["english"]["MRR@10"] >= 0.85, metrics["english"]
+    assert metrics["ALL"]["R@10"] >= 0.93, metrics["ALL"]
+    assert metrics["ALL"]["MRR@10"] >= 0.82, metrics["ALL"]

@@ -23,7 +23,9 @@ def _candidates(text="小区 物业", semantic=("a", "b"), full=(("b", 8.0),), p
         assert ids == ["a", "b", "c"]  # meaning first, then keyword, each once
         best = np.array([0.9, 0.8, 0.5])
         own = np.array([0.85, 0.8, 0.5])
-        return _presence([list(h) for h in held], [1.0, 3.0]), best, own
+        return ranking.Evidence(_presence([list(h) for h in held], [1.0, 3.0]), best, own,
+                                years=np.array([2025, 2019, 0]), levels=["central", "provincial", "municipal"],
+                                documents=["d1", "d2", "d1"])
 
     return ranking.candidates(text, list(semantic), list(full), list(partial), evidence_of,
                               filtered=options.get("filtered", False), english=options.get("english", False))
@@ -66,6 +68,16 @@ def test_query_signals_tell_questions_from_term_lists(text, question, term_list)
     assert signals.full_matches == pytest.approx(np.log1p(3))
 
 
+def test_years_and_levels_the_query_names_are_matched_with_the_document() -> None:
+    found = _candidates(text="2025年中央财政赤字率是多少")
+    assert _column(found, "year_named").tolist() == [1.0, -1.0, -1.0]
+    assert _column(found, "level_named").tolist() == [1.0, -1.0, -1.0]
+    plain = _candidates(text="物业费谁来交，上涨了20%和3.5%")
+    assert not _column(plain, "year_named").any() and not _column(plain, "level_named").any()
+    assert ranking.named_levels("What deficit-to-GDP ratio did the central government plan?") == {"central"}
+    assert ranking.named_levels("省里和市级的规定") == {"provincial", "municipal"}
+
+
 def test_interactions_are_products_of_candidate_and_query_features() -> None:
     found = _candidates(text="小区的物业怎么管", english=True)
     assert np.allclose(_column(found, "coverage*question"), _column(found, "coverage"))
@@ -75,8 +87,8 @@ def test_interactions_are_products_of_candidate_and_query_features() -> None:
 
 
 def test_no_candidates_give_an_empty_matrix() -> None:
-    found = ranking.candidates("物业", [], [], [], lambda ids: (_presence([], [1.0]), np.zeros(0), np.zeros(0)),
-                               filtered=False)
+    nothing = ranking.Evidence(_presence([], [1.0]), np.zeros(0), np.zeros(0), np.zeros(0), [], [])
+    found = ranking.candidates("物业", [], [], [], lambda ids: nothing, filtered=False)
     assert found.ids == [] and found.features.shape == (0, len(ranking.FEATURES))
 
 
