@@ -18,62 +18,43 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 from pathlib import Path
 
-from evalkit import (
-    FOLDS,
-    SETS,
-    answer,
-    collect,
-    cross_validated,
-    default_home,
-    load_queries,
-    load_scorer,
-    metrics_of,
-    prepare,
-    print_table,
-)
-
-from study_hub.config import Settings
-from study_hub.embedding.encoder import Embedder
+import evalkit as kit
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", default="all", choices=[*SETS, "all"])
+    parser.add_argument("--set", default="all", choices=[*kit.SETS, "all"])
     parser.add_argument("--modes", default="keyword,semantic,hybrid")
-    parser.add_argument("--folds", type=int, default=FOLDS, help="cross-validation folds for hybrid on policy")
+    parser.add_argument("--folds", type=int, default=kit.FOLDS, help="cross-validation folds for hybrid on policy")
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--per-query", action="store_true")
     parser.add_argument("--json", type=Path, help="write all metrics here")
     args = parser.parse_args()
 
-    settings = Settings()
-    encoder = Embedder(settings.embedding_model, settings.models_dir)
-    scorer = load_scorer()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"model {encoder.info['model']} (converter {encoder.info.get('converter_version')}), device {encoder.device}")
+    encoder = kit.embedder()
+    scorer = kit.load_scorer()
     everything = {}
-    for name in (SETS if args.set == "all" else [args.set]):
-        service = prepare(name, args.home / name if args.home else default_home(name), encoder)
-        queries = load_queries(name)
+    for name in (kit.SETS if args.set == "all" else [args.set]):
+        service = kit.prepare(name, args.home / name if args.home else kit.default_home(name), encoder)
+        queries = kit.load_queries(name)
         runs = []
         for mode in args.modes.split(","):
             if mode == "hybrid" and name == "policy":
-                scored, latencies = cross_validated(service, collect(service, queries, scorer), scorer, args.folds)
+                examples = kit.collect(service, queries, scorer)
+                scored, latencies = kit.cross_validated(service, examples, scorer, args.folds)
                 runs.append((f"hybrid, cross-validated ({args.folds} folds by query)", scored, latencies))
                 runs.append(("hybrid, shipped model (in-sample: fitted on these queries)",
-                             *answer(service, queries, mode, scorer)))
+                             *kit.answer(service, queries, mode, scorer)))
             else:
-                runs.append((mode, *answer(service, queries, mode, scorer)))
+                runs.append((mode, *kit.answer(service, queries, mode, scorer)))
         for label, scored, latencies in runs:
-            metrics = metrics_of(queries, scored, scorer)
+            metrics = kit.metrics_of(queries, scored, scorer)
             everything[f"{name}/{label}"] = metrics
             latencies = sorted(latencies)
             p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
-            print_table(f"{name} / {label}  ({len(queries)} queries; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)",
+            kit.print_table(f"{name} / {label}  ({len(queries)} queries; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)",
                         metrics)
             if args.per_query:
                 for query, result in zip(queries, scored, strict=True):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import platform
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,6 +44,15 @@ FILTER_NAMES = {"level": "level", "kind": "kind", "doc_kind": "kind", "issuer": 
 CATEGORIES = ("keyword", "paraphrase", "exact", "english", "filtered")
 C = 0.03  # the model's inverse L2 strength: the best cross-validated of 0.01, 0.03, 0.1, 0.3, 1
 FOLDS = 6
+
+
+def embedder() -> Embedder:
+    """The configured embedding model (STUDY_HUB_EMBEDDING_MODEL, default the built-in one), and the machine."""
+    settings = Settings()
+    encoder = Embedder(settings.embedding_model, settings.models_dir)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"model {encoder.info['model']} (converter {encoder.info.get('converter_version')}), device {encoder.device}")
+    return encoder
 
 
 def load_scorer():

@@ -16,63 +16,44 @@ DIR (default ~/.cache/study_hub/eval/policy) is prepared as benchmarks/eval_retr
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 from pathlib import Path
 
-from evalkit import (
-    FOLDS,
-    C,
-    answer,
-    collect,
-    cross_validated,
-    default_home,
-    fit,
-    load_queries,
-    load_scorer,
-    metrics_of,
-    prepare,
-    print_table,
-)
+import evalkit as kit
 
-from study_hub.config import Settings
-from study_hub.embedding.encoder import Embedder
 from study_hub.search import ranking
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--home", type=Path, default=default_home("policy"))
-    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--home", type=Path, default=kit.default_home("policy"))
+    parser.add_argument("--folds", type=int, default=kit.FOLDS)
     parser.add_argument("--c", default="0.01,0.03,0.1,0.3,1", help="regularisation strengths to compare")
-    parser.add_argument("--save", action="store_true", help=f"fit on every query (C={C}), write the shipped model")
+    parser.add_argument("--save", action="store_true", help=f"fit on every query (C={kit.C}); write the model")
     args = parser.parse_args()
 
-    settings = Settings()
-    encoder = Embedder(settings.embedding_model, settings.models_dir)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; model {encoder.info['model']}")
-    service = prepare("policy", args.home, encoder, fitted_ranking=False)
-    scorer = load_scorer()
-    queries = load_queries("policy")
-    examples = collect(service, queries, scorer)
+    service = kit.prepare("policy", args.home, kit.embedder(), fitted_ranking=False)
+    scorer = kit.load_scorer()
+    queries = kit.load_queries("policy")
+    examples = kit.collect(service, queries, scorer)
     fitted = [e for e in examples if e.found is not None]
     print(f"{len(examples)} queries, {len(fitted)} answered by the fitted ranking: "
           f"{sum(len(e.found.ids) for e in fitted)} candidates, {sum(int(e.relevant.sum()) for e in fitted)} "
           f"relevant; {sum(not e.relevant.any() for e in fitted)} queries with no relevant candidate")
 
-    print_table("rrf 1:1:1 (before)", metrics_of(queries, answer(service, queries, "hybrid", scorer)[0], scorer))
+    fixed = kit.answer(service, queries, "hybrid", scorer)[0]
+    kit.print_table("rrf 1:1:1 (before)", kit.metrics_of(queries, fixed, scorer))
     print(f"\n{'C':>6}  {'cross-validated R@10 / MRR@10 per category':<70}in-sample R@10 / MRR@10")
     for c in (float(v) for v in args.c.split(",")):
-        cv = metrics_of(queries, cross_validated(service, examples, scorer, args.folds, c)[0], scorer)
-        service.ranking = fit(examples, c)
-        inside = metrics_of(queries, answer(service, queries, "hybrid", scorer)[0], scorer)
+        cv = kit.metrics_of(queries, kit.cross_validated(service, examples, scorer, args.folds, c)[0], scorer)
+        service.ranking = kit.fit(examples, c)
+        inside = kit.metrics_of(queries, kit.answer(service, queries, "hybrid", scorer)[0], scorer)
         service.ranking = None
         cells = "  ".join(f"{k[:4]} {m['R@10']:.2f}/{m['MRR@10']:.2f}" for k, m in cv.items() if k != "ALL")
         print(f"{c:>6}  {cells}  ALL {cv['ALL']['R@10']:.3f}/{cv['ALL']['MRR@10']:.3f}   "
               f"{inside['ALL']['R@10']:.3f}/{inside['ALL']['MRR@10']:.3f}")
 
     if args.save:
-        model = fit(examples)
+        model = kit.fit(examples)
         model.save()
         print(f"\nwrote {ranking.MODEL_PATH} ({model.fitted_on}); the largest weights (standardised features):")
         for name, weight in sorted(zip(model.features, model.weights, strict=True), key=lambda p: -abs(p[1]))[:12]:

@@ -43,7 +43,9 @@ class Hit(BaseModel):
     heading_path: str = Field(description="Headings above the passage, joined by ' > '.")
     text: str
     snippet: str = Field(description="HTML: escaped text around the matches, which are wrapped in <mark>.")
-    score: float
+    score: float = Field(description="The score of the ranking that ordered these results: BM25 (keyword), cosine "
+                                     "similarity (semantic), the fitted ranking model's log-odds (hybrid). "
+                                     "Compare it within one response only.")
     url: str = Field(description="The passage in the document reader.")
     rankers: list[str] = Field(description="Which rankers found it: keyword, semantic.")
 
