@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from study_hub.errors import NotFoundError, StudyHubError
@@ -212,15 +212,25 @@ class AccountService:
     # --- signing in --------------------------------------------------------------------------------------
 
     def authenticate(self, login: str, password: str, ip: str | None = None) -> User:
+        """The user, if the password is right and the sign-in limit allows the attempt.
+
+        The attempt is recorded (committed) *before* it is judged or the password checked, and it counts
+        against the limit while it is checked: of N parallel attempts, in one process or several, only those
+        whose count (its own row and every one committed before it) stays within the limit are checked, so at
+        most the limit are, whatever the interleaving. Its row then says how it ended
+        (login, login_failed, login_throttled); a process killed mid-check leaves it counting as a failure.
+        """
+        attempt = self._record_attempt(login, ip)
         since = utcnow() - LOGIN_WINDOW
+        counted = (AuditEntry.action.in_(("login_failed", "login_attempt")), AuditEntry.at >= since)
         with self.sessions() as session:
             failures = session.scalar(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "login_failed", AuditEntry.subject == f"user:{login}", AuditEntry.at >= since))
+                *counted, AuditEntry.subject == f"user:{login}"))
             from_address = session.scalar(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "login_failed", AuditEntry.ip == ip, AuditEntry.at >= since)) if ip else 0
+                *counted, AuditEntry.ip == ip)) if ip else 0
             user = session.scalars(select(User).where(User.login == login)).first()
-        if failures >= MAX_FAILURES_PER_LOGIN or from_address >= MAX_FAILURES_PER_ADDRESS:
-            self.audit("login_throttled", None, f"user:{login}", ip=ip)
+        if failures > MAX_FAILURES_PER_LOGIN or from_address > MAX_FAILURES_PER_ADDRESS:
+            self._settle_attempt(attempt, "login_throttled")
             raise LoginThrottled("too many failed sign-ins: wait 15 minutes and try again")
         try:
             if user is None or not user.active:
@@ -228,13 +238,25 @@ class AccountService:
                 raise VerificationError
             self.hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            self.audit("login_failed", None, f"user:{login}", ip=ip)
+            self._settle_attempt(attempt, "login_failed")
             raise LoginFailed("wrong login id or password") from None
         if self.hasher.check_needs_rehash(user.password_hash):
             with self.sessions.begin() as session:
                 session.get(User, user.id).password_hash = self.hasher.hash(password)
-        self.audit("login", user.id, f"user:{login}", ip=ip)
+        self._settle_attempt(attempt, "login", user.id)
         return user
+
+    def _record_attempt(self, login: str, ip: str | None) -> int:
+        with self.sessions.begin() as session:
+            row = AuditEntry(action="login_attempt", actor_id=None, subject=f"user:{login}"[:200], detail={}, ip=ip,
+                             at=utcnow())
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def _settle_attempt(self, attempt: int, action: str, actor_id: int | None = None) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(AuditEntry).where(AuditEntry.id == attempt).values(action=action, actor_id=actor_id))
 
     def start_session(self, user: User) -> tuple[str, str]:
         """A new session: (the cookie's token, the session's CSRF token)."""

@@ -5,6 +5,7 @@ community A, an organiser of the sibling community B, and an admin."""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -299,3 +300,44 @@ def test_notes_reanchor_after_a_document_edit(backend_settings, tmp_path) -> Non
     assert not notes.get(author, doomed.id).orphaned
     assert reanchor(store, "study-rules").kept == 3
     store.engine.dispose()
+
+
+def test_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(world, monkeypatch) -> None:
+    """Fails before: the limit was counted, then the password checked, then the failure recorded, so 8
+    attempts in parallel were all checked against a limit of 5."""
+    import threading
+
+    accounts = world["accounts"]
+    accounts.add_user("target", "目标", PASSWORD, "member", [A2])
+
+    class SlowHasher:  # a real Argon2 check takes this long on a loaded server: the requests overlap
+        def __init__(self, hasher):
+            self.hasher = hasher
+
+        def __getattr__(self, name):
+            return getattr(self.hasher, name)
+
+        def verify(self, *args):
+            time.sleep(0.3)
+            return self.hasher.verify(*args)
+
+    monkeypatch.setattr(accounts, "hasher", SlowHasher(accounts.hasher))
+    clients = [TestClient(world["app"]) for _ in range(8)]
+    tokens = [re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1) for c in clients]
+    start = threading.Barrier(len(clients))
+
+    def attempt(client, token):
+        start.wait()
+        client.post("/login", data={"login": "target", "password": "wrong-password-1", "csrf_token": token},
+                    follow_redirects=False)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with world["store"].sessions() as session:
+        outcomes = [entry.action for entry in session.query(AuditEntry).filter_by(subject="user:target")
+                    if entry.action.startswith("login")]
+    assert len(outcomes) == 8 and "login_attempt" not in outcomes  # every attempt recorded and settled
+    assert outcomes.count("login_failed") <= 5 and outcomes.count("login_throttled") >= 3
