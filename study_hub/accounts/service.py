@@ -195,6 +195,23 @@ class AccountService:
                 .order_by(Unit.path)).all()
         return Principal(user.id, user.login, user.display_name, user.role, tuple(tuple(u) for u in units))
 
+    def managed_members(self, who: Principal, logins) -> dict[str, User]:
+        """login -> user for the ``logins`` that ``who`` may act on: members of a unit they manage (one query).
+
+        Admins: every existing login. Others and unknown logins are simply absent from the answer.
+        """
+        logins = sorted(set(logins))
+        if not logins:
+            return {}
+        query = select(User).where(User.login.in_(logins))
+        if not who.is_admin:
+            if who.role != "organiser" or not who.units:
+                return {}
+            query = query.where(User.id.in_(select(Membership.user_id).join(Unit, Unit.id == Membership.unit_id)
+                                            .where(or_(*(Unit.path.startswith(path) for _, _, path in who.units)))))
+        with self.sessions() as session:
+            return {user.login: user for user in session.scalars(query)}
+
     def member_ids(self, unit_ids) -> set[int]:
         """Ids of the members of these units and of every unit below them."""
         with self.sessions() as session:

@@ -273,11 +273,23 @@ class Attendance(Base):
 
 
 class CheckinToken(Base):
-    """A check-in token shown on the organiser's screen (QR and short code): seconds long, used once."""
+    """A check-in token shown on the organiser's screen (QR and short code): valid for every expected member
+    for a few seconds (the screen shows the next one before it expires)."""
     __tablename__ = "checkin_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(8), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class CheckinAttempt(Base):
+    """A check-in attempt of a member, recorded before its code is judged; kept when the code was wrong, so
+    the limit on wrong codes holds across requests and worker processes."""
+    __tablename__ = "checkin_attempts"
+    __table_args__ = (Index("ix_checkin_attempts_member", "session_id", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,6 +20,7 @@ from datetime import date
 from sqlalchemy import delete, false, func, or_, select
 
 from study_hub.accounts import AccountService, Principal
+from study_hub.accounts.policy import may_manage
 from study_hub.domain import HEADING_SEPARATOR, LEVELS
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.search.query import QueryError, parse_query
@@ -92,10 +93,8 @@ class ReadingListService:
         return unit.path
 
     def can_manage(self, who: Principal, reading_list: ReadingList) -> bool:
-        if who.is_admin or reading_list.owner_id == who.id:
-            return True
-        path = self._unit_path(reading_list.unit_id)
-        return path is not None and who.manages(path)
+        with self.sessions() as session:
+            return may_manage(who, session, reading_list.owner_id, reading_list.unit_id)
 
     def _assigned_ids(self, who: Principal) -> set[int]:
         """Ids of the lists assigned to ``who``: directly, or to one of their units or a unit above it."""

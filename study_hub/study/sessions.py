@@ -3,8 +3,11 @@
 - A session has a host unit, expected attendees (units, meaning their members and the units below, and/or
   people), an optional reading list, an agenda and minutes.
 - Check-in: the organiser's screen shows a QR code and a 6-digit short code for a token that lives
-  ``TOKEN_SECONDS`` and works once; a signed-in expected attendee presents it during the check-in window
-  (from ``OPENS_BEFORE`` before the start to the end). Later than ``LATE_AFTER`` after the start is "late".
+  ``TOKEN_SECONDS`` and is valid for every expected attendee meanwhile (the screen rotates it every few
+  seconds, so a photo sent out of the room is worth seconds); a signed-in expected attendee presents it during
+  the check-in window (from ``OPENS_BEFORE`` before the start to the end), and is recorded once. Later than
+  ``LATE_AFTER`` after the start is "late". ``MAX_WRONG_CODES`` wrong codes in ``WRONG_CODE_WINDOW`` and a
+  member waits.
   Organisers may also mark attendance by hand; the reason goes to the audit log.
 - Leave (请假): requested with a reason, approved (excused) or declined by an organiser.
 - Closing a session (by an organiser, or by itself once it has ended) marks every expected attendee with
@@ -21,16 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from study_hub.accounts import AccountService, Principal
+from study_hub.accounts.policy import may_manage
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.store import DocumentStore
 from study_hub.store.models import (
     Attendance,
+    CheckinAttempt,
     CheckinToken,
     ItemProgress,
     ReadingItem,
+    ReadingList,
     SessionInvitee,
     StudySession,
     Unit,
@@ -44,7 +50,9 @@ SESSION_KINDS = {
     "central_group": "中心组学习", "thematic": "专题学习", "scheduling": "工作调度会",
 }
 STATUSES = ("present", "late", "leave_requested", "leave_declined", "excused", "absent")
-TOKEN_SECONDS = 20
+TOKEN_SECONDS = 20  # a code on the screen is valid this long (the screen shows a new one every 3 s)
+MAX_WRONG_CODES = 5  # wrong check-in codes a member may try per session in WRONG_CODE_WINDOW
+WRONG_CODE_WINDOW = timedelta(minutes=10)
 OPENS_BEFORE = timedelta(minutes=30)
 LATE_AFTER = timedelta(minutes=5)
 MIN_REFLECTION = 20
@@ -52,6 +60,23 @@ MIN_REFLECTION = 20
 
 class SessionError(StudyHubError):
     pass
+
+
+def _check_link(link: str) -> None:
+    """An online meeting link is a web address (http/https), never javascript: or data:."""
+    from urllib.parse import urlsplit
+
+    if link and (urlsplit(link.strip()).scheme.lower() not in ("http", "https") or not urlsplit(link.strip()).netloc):
+        raise SessionError("the online link must be a web address starting with https:// or http://")
+
+
+def _insert_new(session, model):
+    """INSERT … ON CONFLICT DO NOTHING for the session's database (SQLite and PostgreSQL say it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
 
 
 def _digest(token: str) -> str:
@@ -107,13 +132,8 @@ class SessionService:
     # --- who ---------------------------------------------------------------------------------------------
 
     def can_manage(self, who: Principal, study: StudySession) -> bool:
-        if who.is_admin or study.created_by == who.id:
-            return True
-        if study.host_unit_id is None:
-            return False
         with self.sessions() as session:
-            unit = session.get(Unit, study.host_unit_id)
-        return unit is not None and who.manages(unit.path)
+            return may_manage(who, session, study.created_by, study.host_unit_id)
 
     def expected(self, session_id: int) -> list[User]:
         with self.sessions() as session:
@@ -171,7 +191,15 @@ class SessionService:
         for unit_id in (host_unit_id, *unit_ids):
             if unit_id is not None and (unit_id not in units or not who.manages(units[unit_id].path)):
                 raise PermissionDenied(f"unit {unit_id} is not one you manage")
-        users = [self.accounts.get_user(login) for login in logins]
+        users = self.accounts.managed_members(who, logins)
+        if unknown := sorted(set(logins) - set(users)):  # unknown and foreign logins alike: no probing
+            raise NotFoundError(f"not members of a unit you manage: {', '.join(unknown)}")
+        if reading_list_id is not None:
+            with self.sessions() as session:
+                reading = session.get(ReadingList, reading_list_id)
+                if reading is None or not may_manage(who, session, reading.owner_id, reading.unit_id):
+                    raise NotFoundError(f"no reading list {reading_list_id} that you manage")
+        _check_link(online_link)
         with self.sessions.begin() as session:
             study = StudySession(title=title.strip(), kind=kind, starts_at=starts_at, ends_at=ends_at, place=place,
                                  online_link=online_link, host_unit_id=host_unit_id, agenda=agenda,
@@ -179,7 +207,7 @@ class SessionService:
             session.add(study)
             session.flush()
             session.add_all([SessionInvitee(session_id=study.id, unit_id=u) for u in unit_ids])
-            session.add_all([SessionInvitee(session_id=study.id, user_id=u.id) for u in users])
+            session.add_all([SessionInvitee(session_id=study.id, user_id=u.id) for u in users.values()])
         return study
 
     def set_minutes(self, who: Principal, session_id: int, minutes: str) -> None:
@@ -204,6 +232,15 @@ class SessionService:
         return token, code, expires
 
     def check_in(self, who: Principal, session_id: int, token: str = "", code: str = "") -> Attendance:
+        """Record ``who`` present (or late) with a token or short code from the screen, once.
+
+        A code is valid for every expected member during its window, so a hall of 300 checks in from one
+        screen in a minute or two. The attempt is recorded before the code is judged (``CheckinAttempt``) and
+        a member with ``MAX_WRONG_CODES`` wrong ones in ``WRONG_CODE_WINDOW`` waits: a 6-digit code cannot be
+        guessed. The record is claimed with one conditional insert, then one conditional update (for a
+        member whose leave request is waiting), so parallel posts by one member or many never make two
+        records or lose one.
+        """
         study = self.get(who, session_id)
         if not any(u.id == who.id for u in self.expected(session_id)):
             raise PermissionDenied("you are not expected at this session")
@@ -211,29 +248,45 @@ class SessionService:
         opens, closes = aware(study.starts_at) - OPENS_BEFORE, aware(study.ends_at)
         if study.closed_at is not None or not opens <= now <= closes:
             raise SessionError(f"check-in is open from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} (UTC)")
+        if not token and not code.strip():
+            raise SessionError("scan the QR code or type the short code shown on the screen")
+        attempt = self._record_attempt(session_id, who.id, now)
+        with self.sessions() as session:
+            recent = session.scalar(select(func.count()).select_from(CheckinAttempt).where(
+                CheckinAttempt.session_id == session_id, CheckinAttempt.user_id == who.id,
+                CheckinAttempt.at >= now - WRONG_CODE_WINDOW))
+            query = select(CheckinToken.token_hash).where(CheckinToken.session_id == session_id,
+                                                          CheckinToken.expires_at >= now)
+            query = query.where(CheckinToken.token_hash == _digest(token)) if token else \
+                query.where(CheckinToken.code == code.strip())
+            valid = session.scalars(query.limit(1)).first() is not None
+        if recent > MAX_WRONG_CODES:  # this attempt and the wrong ones before it
+            raise SessionError(f"too many wrong codes: wait {WRONG_CODE_WINDOW.seconds // 60} minutes, or ask "
+                               "the organiser to mark you present")
+        if not valid:
+            raise SessionError("this code is wrong or has expired: scan or type the one on the screen now")
+        status = "late" if now > aware(study.starts_at) + LATE_AFTER else "present"
         with self.sessions.begin() as session:
-            record = session.get(Attendance, (session_id, who.id))
-            if record is not None and record.status in ("present", "late"):
-                return record
-            query = select(CheckinToken).where(CheckinToken.session_id == session_id)
-            if token:
-                query = query.where(CheckinToken.token_hash == _digest(token))
-            elif code.strip():
-                query = query.where(CheckinToken.code == code.strip(), CheckinToken.used_by.is_(None))
-            else:
-                raise SessionError("scan the QR code or type the short code shown on the screen")
-            found = [t for t in session.scalars(query) if aware(t.expires_at) >= now]
-            if not found:
-                raise SessionError("this code has expired: scan or type the one on the screen now")
-            if found[0].used_by is not None:
-                raise SessionError("this code was already used: scan or type the one on the screen now")
-            found[0].used_by = who.id
-            if record is None:
-                record = Attendance(session_id=session_id, user_id=who.id, status="present")
-                session.add(record)
-            record.status = "late" if now > aware(study.starts_at) + LATE_AFTER else "present"
-            record.checked_in_at, record.method = now, "qr" if token else "code"
-        return record
+            session.execute(delete(CheckinAttempt).where(CheckinAttempt.id == attempt))  # a right code: not a failure
+            values = {"status": status, "checked_in_at": now, "method": "qr" if token else "code"}
+            claimed = session.execute(_insert_new(session, Attendance).values(
+                session_id=session_id, user_id=who.id, **values)).rowcount
+            if not claimed:  # a record exists: take it over unless it already says present or late
+                session.execute(update(Attendance).where(
+                    Attendance.session_id == session_id, Attendance.user_id == who.id,
+                    Attendance.status.not_in(("present", "late"))).values(**values))
+        with self.sessions() as session:
+            return session.get(Attendance, (session_id, who.id))
+
+    def _record_attempt(self, session_id: int, user_id: int, now: datetime) -> int:
+        with self.sessions.begin() as session:
+            session.execute(delete(CheckinAttempt).where(CheckinAttempt.session_id == session_id,
+                                                         CheckinAttempt.user_id == user_id,
+                                                         CheckinAttempt.at < now - WRONG_CODE_WINDOW))
+            attempt = CheckinAttempt(session_id=session_id, user_id=user_id, at=now)
+            session.add(attempt)
+            session.flush()
+            return attempt.id
 
     def mark(self, who: Principal, session_id: int, login: str, status: str, reason: str) -> None:
         """An organiser records attendance by hand (someone without a phone, a correction); audited."""
@@ -242,7 +295,7 @@ class SessionService:
             raise SessionError("a mark is present, late, excused or absent")
         if not reason.strip():
             raise SessionError("say why attendance is marked by hand")
-        user = self.accounts.get_user(login)
+        user = self._member_to_decide(who, login)
         if not any(u.id == user.id for u in self.expected(session_id)):
             raise SessionError(f"{login} is not expected at this session")
         with self.sessions.begin() as session:
@@ -277,13 +330,15 @@ class SessionService:
 
     def decide_leave(self, who: Principal, session_id: int, login: str, approve: bool) -> None:
         self._managed(who, session_id)
-        user = self.accounts.get_user(login)
+        user = self._member_to_decide(who, login)
         with self.sessions.begin() as session:
-            record = session.get(Attendance, (session_id, user.id))
-            if record is None or record.status != "leave_requested":
-                raise SessionError(f"{login} has no leave request waiting")
-            record.status = "excused" if approve else "leave_declined"
-            record.leave_decided_by = who.id
+            decided = session.execute(update(Attendance).where(
+                Attendance.session_id == session_id, Attendance.user_id == user.id,
+                Attendance.status == "leave_requested").values(
+                status="excused" if approve else "leave_declined", leave_decided_by=who.id)).rowcount
+        if not decided:
+            raise SessionError(f"{login} has no leave request waiting")
+        self.accounts.audit("leave_decided", who.id, f"session:{session_id}", {"user": login, "approved": approve})
 
     def close(self, who: Principal, session_id: int) -> None:
         self._close(self._managed(who, session_id))
@@ -308,6 +363,8 @@ class SessionService:
             record = session.get(Attendance, (session_id, who.id))
             if record is None or record.status not in ("absent", "excused"):
                 raise SessionError("make-up study is for members who were absent or excused")
+            if record.makeup_confirmed_at is not None:
+                raise SessionError("your make-up study is confirmed: it can no longer be changed")
             if len(reflection.strip()) < MIN_REFLECTION:
                 raise SessionError(f"write a reflection of at least {MIN_REFLECTION} characters")
             if study.reading_list_id:
@@ -323,12 +380,29 @@ class SessionService:
 
     def confirm_makeup(self, who: Principal, session_id: int, login: str) -> None:
         self._managed(who, session_id)
-        user = self.accounts.get_user(login)
+        user = self._member_to_decide(who, login)
         with self.sessions.begin() as session:
-            record = session.get(Attendance, (session_id, user.id))
-            if record is None or record.makeup_submitted_at is None:
-                raise SessionError(f"{login} has not submitted make-up study")
-            record.makeup_confirmed_by, record.makeup_confirmed_at = who.id, self.clock()
+            confirmed = session.execute(update(Attendance).where(
+                Attendance.session_id == session_id, Attendance.user_id == user.id,
+                Attendance.makeup_submitted_at.is_not(None), Attendance.makeup_confirmed_at.is_(None)).values(
+                makeup_confirmed_by=who.id, makeup_confirmed_at=self.clock())).rowcount
+        if not confirmed:
+            raise SessionError(f"{login} has no make-up study waiting for confirmation")
+        self.accounts.audit("makeup_confirmed", who.id, f"session:{session_id}", {"user": login})
+
+    def _member_to_decide(self, who: Principal, login: str) -> User:
+        """The member an organiser decides on: one of a unit they manage, never themselves (admins: anyone).
+
+        An unknown login and another branch's member get the same answer, so logins cannot be probed.
+        """
+        users = self.accounts.managed_members(who, [login])
+        if not users:
+            raise NotFoundError(f"{login!r} is not a member of a unit you manage")
+        user = users[login]
+        if user.id == who.id and not who.is_admin:
+            raise PermissionDenied("nobody decides on their own attendance, leave or make-up: ask another "
+                                   "organiser or an administrator")
+        return user
 
     # --- reading the records -------------------------------------------------------------------------------
 

@@ -316,7 +316,8 @@ class SessionIn(BaseModel):
     starts_at: IsoDateTime
     ends_at: IsoDateTime
     place: str = Field(default="", max_length=500)
-    online_link: str = Field(default="", max_length=1000)
+    online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://\S+)$",
+                             description="A web address (http or https), or empty.")
     host_unit_id: RowId | None = None
     reading_list_id: RowId | None = None
     agenda: str = Field(default="", max_length=20_000)

@@ -114,13 +114,14 @@ def test_the_first_session(district, scheduled) -> None:
     code = ok(call(boss, "post", f"/api/sessions/{sid}/checkin-code"))
     assert ok(call(clients["w1"], "post", f"/api/sessions/{sid}/checkin", json={"token": code["token"]}))[
         "attendance"][0]["status"] == "present"
-    replayed = call(clients["w2"], "post", f"/api/sessions/{sid}/checkin", json={"token": code["token"]})
-    assert replayed.status_code == 400 and "already used" in replayed.json()["message"]
+    # The code on the screen is for everyone in the hall during its window (it was single-use before).
+    assert ok(call(clients["w2"], "post", f"/api/sessions/{sid}/checkin", json={"token": code["token"]}))[
+        "attendance"][0]["status"] == "present"
     outsider = call(clients["a"], "post", f"/api/sessions/{sid}/checkin", json={"token": code["token"]})
     assert outsider.status_code == 404  # not expected: the session does not exist for them
 
     code = ok(call(boss, "post", f"/api/sessions/{sid}/checkin-code"))
-    ok(call(clients["w2"], "post", f"/api/sessions/{sid}/checkin", json={"code": code["code"]}))
+    ok(call(clients["w2"], "post", f"/api/sessions/{sid}/checkin", json={"code": code["code"]}))  # again: once
     stale = ok(call(boss, "post", f"/api/sessions/{sid}/checkin-code"))
     clock.now += timedelta(seconds=25)
     expired = call(clients["w3"], "post", f"/api/sessions/{sid}/checkin", json={"token": stale["token"]})
@@ -136,9 +137,11 @@ def test_the_first_session(district, scheduled) -> None:
     ok(call(boss, "post", f"/api/sessions/{sid}/leave/w4", json={"approve": True}))
     ok(call(boss, "post", f"/api/sessions/{sid}/leave/s1", json={"approve": False}))
     assert call(clients["w4"], "post", f"/api/sessions/{sid}/leave/w4", json={"approve": True}).status_code == 403
-    hand = call(boss, "post", f"/api/sessions/{sid}/attendance",
-                json={"login": "zhuren", "status": "present", "reason": "主持会议，未扫码"})
-    ok(hand)
+    own = call(boss, "post", f"/api/sessions/{sid}/attendance",
+               json={"login": "zhuren", "status": "present", "reason": "主持会议，未扫码"})
+    assert own.status_code == 403  # nobody marks their own attendance (fails before: it was accepted)
+    ok(call(clients["admin"], "post", f"/api/sessions/{sid}/attendance",
+            json={"login": "zhuren", "status": "present", "reason": "主持会议，未扫码"}))
     assert district["accounts"].audit_entries(action="attendance_marked")[0].detail["reason"] == "主持会议，未扫码"
     ok(call(boss, "put", f"/api/sessions/{sid}/minutes", json={"minutes": "一、原文领学…"}))
 
@@ -229,3 +232,40 @@ def test_exports_write_user_text_as_text_never_as_formulas(district) -> None:
     cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
     assert title in [c.value for c in cells] and "@SUM(1,2)" in [c.value for c in cells]
     assert all(cell.data_type == "s" for cell in cells)  # text cells: no formula anywhere
+
+
+def test_organisers_act_only_on_their_members_and_never_on_themselves(district, scheduled) -> None:
+    """Fails before: foreign logins were invited, another unit's list (or an unknown id: 500) was linked, a
+    javascript: link was kept, the organiser approved their own leave, a confirmed make-up could be rewritten."""
+    clients = district["clients"]
+    boss, admin = clients["zhuren"], clients["admin"]
+    when = datetime(2027, 2, 1, 6, 0, tzinfo=UTC)
+    base = {"title": "越权测试", "kind": "thematic", "starts_at": when.isoformat(),
+            "ends_at": (when + timedelta(hours=1)).isoformat(), "host_unit_id": unit(district, OFFICE)}
+
+    foreign = call(boss, "post", "/api/sessions", json={**base, "logins": ["a"]})  # a member of another community
+    unknown = call(boss, "post", "/api/sessions", json={**base, "logins": ["nobody-here"]})
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["message"].removesuffix("a") == unknown.json()["message"].removesuffix("nobody-here")
+    community = "迎泽区委/桥东街道党工委/五一社区党委"
+    other_list = ok(call(clients["org_a"], "post", "/api/reading-lists", json={
+        "title": "五一社区的清单", "unit_id": unit(district, community)}), 201)["id"]
+    assert call(boss, "post", "/api/sessions", json={**base, "reading_list_id": other_list}).status_code == 404
+    assert call(boss, "post", "/api/sessions", json={**base, "reading_list_id": 999_999}).status_code == 404
+    assert call(boss, "post", "/api/sessions", json={**base, "online_link": "javascript:alert(1)"}).status_code == 422
+    linked = ok(call(boss, "post", "/api/sessions", json={**base, "online_link": "https://meeting.example/j/1"}), 201)
+    assert linked["online_link"] == "https://meeting.example/j/1"
+
+    sid = ok(call(boss, "post", "/api/sessions", json={**base, "unit_ids": [unit(district, OFFICE)]}), 201)["id"]
+    ok(call(boss, "post", f"/api/sessions/{sid}/leave", json={"reason": "到省里开会"}))
+    assert call(boss, "post", f"/api/sessions/{sid}/leave/zhuren", json={"approve": True}).status_code == 403
+    assert call(boss, "post", f"/api/sessions/{sid}/leave/a", json={"approve": True}).status_code == 404
+    ok(call(admin, "post", f"/api/sessions/{sid}/leave/zhuren", json={"approve": True}))
+    assert district["accounts"].audit_entries(action="leave_decided")[0].actor_id == \
+        district["accounts"].get_user("admin").id
+
+    frozen = call(clients["w5"], "post", f"/api/sessions/{scheduled['first']}/makeup",
+                  json={"reflection": "改写一次已经确认过的补学心得，看看会怎样。" * 2})
+    assert frozen.status_code == 400 and "confirmed" in frozen.json()["message"]
+    again = call(boss, "post", f"/api/sessions/{scheduled['first']}/makeup/w5/confirm")
+    assert again.status_code == 400  # confirmed once, by one organiser
