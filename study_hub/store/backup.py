@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,12 @@ def _plain(value: Any) -> Any:
 def backup(store: DocumentStore, path: Path) -> dict[str, int]:
     """Write every user-data table to ``path``; returns the row count per table."""
     tables: dict[str, list[dict[str, Any]]] = {}
-    with store.engine.connect() as connection:
+    # One consistent snapshot of all the tables: on PostgreSQL a read-only REPEATABLE READ transaction (under
+    # READ COMMITTED each SELECT sees its own moment, and a note written meanwhile could lose its tags); SQLite
+    # reads inside one transaction anyway.
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} \
+        if store.engine.dialect.name == "postgresql" else {}
+    with store.engine.connect().execution_options(**options) as connection, connection.begin():
         for name in TABLES:
             table = Base.metadata.tables[name]
             order = [c for c in table.primary_key.columns]
@@ -51,7 +57,10 @@ def backup(store: DocumentStore, path: Path) -> dict[str, int]:
     document = {"format": FORMAT, "version": VERSION, "schema_revision": current_revision(store.engine),
                 "created_at": utcnow().isoformat(), "tables": tables}
     temporary = path.with_name(path.name + ".partial")
-    with gzip.open(temporary, "wt", encoding="utf-8") as handle:
+    temporary.unlink(missing_ok=True)
+    # Password hashes and private notes: readable by the owner only, from the first byte (not chmod after).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as handle:
         json.dump(document, handle, ensure_ascii=False)
     temporary.replace(path)  # a crash never leaves a half-written backup under the real name
     return {name: len(rows) for name, rows in tables.items()}

@@ -127,7 +127,7 @@ class DocumentStore:
             if getattr(where, column):
                 query = query.where(getattr(Document, column) == getattr(where, column))
         if where.issuer:
-            query = query.where(Document.issuer.contains(where.issuer))
+            query = query.where(Document.issuer.contains(where.issuer, autoescape=True))  # % and _ are text
         if where.year:
             query = query.where(Document.date.startswith(f"{where.year:04d}"))
         query = query.options(defer(Document.text)).order_by(Document.date.desc().nulls_last(), Document.id)

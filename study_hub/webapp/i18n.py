@@ -181,7 +181,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_in": {"zh": "签到", "en": "Check in"},
     "short_code": {"zh": "签到码", "en": "Short code"},
     "checkin_screen": {"zh": "签到大屏", "en": "Check-in screen"},
-    "checkin_help": {"zh": "扫描二维码或输入屏幕上的签到码。", "en": "Scan the QR code or type the code on the screen."},
+    "checkin_help": {"zh": "扫描二维码或输入屏幕上的签到码（每个码约 20 秒内有效）。签到码输错 5 次，需等 10 分钟再试。", "en": "Scan the QR code or type the code on the screen (each code works for about 20 seconds). After 5 wrong codes, wait 10 minutes."},
     "request_leave": {"zh": "请假", "en": "Ask for leave"},
     "reason": {"zh": "事由", "en": "Reason"},
     "approve": {"zh": "批准", "en": "Approve"},

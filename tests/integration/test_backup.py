@@ -88,3 +88,16 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path) -> None:
     (tmp_path / "plain.txt").write_text("hello", encoding="utf-8")
     with pytest.raises(BackupError, match="not a study_hub backup"):
         restore(store, tmp_path / "plain.txt")
+
+
+def test_a_backup_is_readable_by_its_owner_only(world, tmp_path) -> None:
+    """Fails before: the file holding password hashes and private notes was created 0644 (world-readable)."""
+    import os
+    import stat
+
+    os.umask(0o022)
+    path = tmp_path / "owner-only.json.gz"
+    backup(world["store"], path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    backup(world["store"], path)  # a second backup over the first stays private too
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -271,3 +271,12 @@ def test_english_interface_on_request(client) -> None:
     assert "Keyword" in page.text and "Hybrid" in page.text and page.cookies.get("lang") == "en"
     assert "Keyword" in client.get("/").text  # remembered by the cookie
     client.get("/", params={"lang": "zh"})
+
+
+def test_the_issuer_filter_reads_percent_and_underscore_as_text(keyword_client) -> None:
+    """Fails before: the issuer went into LIKE unescaped, so "%" matched every document and "_" any one letter."""
+    everything = keyword_client.get("/api/documents").json()["total"]
+    assert everything > 0
+    for wildcard in ("%", "_", "%人民%"):
+        assert keyword_client.get("/api/documents", params={"issuer": wildcard}).json()["total"] == 0, wildcard
+    assert keyword_client.get("/api/documents", params={"issuer": "人民"}).json()["total"] > 0
