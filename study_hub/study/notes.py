@@ -21,9 +21,10 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import or_, select
 
 from study_hub.accounts import AccountService, Principal
+from study_hub.accounts.policy import visible_notes
 from study_hub.domain import citation
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.store import DocumentStore
@@ -88,24 +89,9 @@ class NoteService:
 
     # --- who sees what --------------------------------------------------------------------------------
 
-    def _managed_units(self, who: Principal) -> set[int]:
-        if who.role != "organiser":
-            return set()
-        managed: set[int] = set()
-        for _, _, path in who.units:
-            managed |= self.accounts.units_under(path)
-        return managed
-
     def _visible(self, who: Principal):
-        """The SQL condition for the notes ``who`` may read."""
-        if who.is_admin:
-            return or_(Note.owner_id == who.id, Note.visibility != "private")
-        managed = self._managed_units(who)
-        return or_(
-            Note.owner_id == who.id,
-            (Note.visibility == "unit") & Note.unit_id.in_(who.unit_ids) if who.unit_ids else false(),
-            Note.visibility.in_(("unit", "organisers")) & Note.unit_id.in_(managed) if managed else false(),
-        )
+        """The SQL condition for the notes ``who`` may read (``policy.visible_notes``)."""
+        return visible_notes(who, self.accounts)
 
     def _check_sharing(self, who: Principal, visibility: str, unit_id: int | None) -> int | None:
         if visibility not in VISIBILITIES:

@@ -20,7 +20,7 @@ from datetime import date
 from sqlalchemy import delete, false, func, or_, select
 
 from study_hub.accounts import AccountService, Principal
-from study_hub.accounts.policy import may_manage
+from study_hub.accounts.policy import may_manage, visible_notes
 from study_hub.domain import HEADING_SEPARATOR, LEVELS
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.search.query import QueryError, parse_query
@@ -289,7 +289,8 @@ class ReadingListService:
         return [(user, names[user.id]) for user in users]
 
     def progress(self, who: Principal, list_id: int) -> list[MemberProgress]:
-        """Per assignee: items opened and marked studied, notes written on the list's documents since it began."""
+        """Per assignee: items opened and marked studied, and the notes on the list's documents since it began
+        that ``who`` may read (shared with the unit or its organisers; never private ones)."""
         reading_list = self._managed(who, list_id)
         item_ids = [item.id for item in reading_list.items]
         documents = {item.document_id for item in reading_list.items if item.document_id}
@@ -297,9 +298,10 @@ class ReadingListService:
         with self.sessions() as session:
             rows = list(session.scalars(select(ItemProgress).where(ItemProgress.item_id.in_(item_ids)))) \
                 if item_ids else []
+            # Only the notes the viewer may read: a member's private notes are nobody else's business.
             notes = dict(session.execute(select(Note.owner_id, func.count()).where(
-                Note.document_id.in_(documents), Note.created_at >= reading_list.created_at).group_by(
-                Note.owner_id)).all()) if documents else {}
+                Note.document_id.in_(documents), Note.created_at >= reading_list.created_at,
+                visible_notes(who, self.accounts)).group_by(Note.owner_id)).all()) if documents else {}
         opened, studied = defaultdict(int), defaultdict(int)
         for row in rows:
             opened[row.user_id] += row.opened_at is not None

@@ -81,9 +81,14 @@ def test_progress_comes_from_evidence(world, built) -> None:
         assert call(clients["a"], "post", f"/api/reading-lists/{built}/items/{item['id']}/studied",
                     json={"studied": True}).status_code == 200
     passage = world["store"].get_document(DOC).passages[3]
+    branch = world["accounts"].unit_by_path(A1).id
     note = call(clients["a"], "post", "/api/notes", json={"passage_id": passage.id, "start": 0, "end": 4,
-                                                          "body": "学习体会"})
+                                                          "body": "学习体会", "visibility": "organisers",
+                                                          "unit_id": branch})
     assert note.status_code == 201
+    private = call(clients["a"], "post", "/api/notes", json={"passage_id": passage.id, "start": 0, "end": 4,
+                                                             "body": "只给自己看的", "visibility": "private"})
+    assert private.status_code == 201
     assert call(clients["c"], "post", f"/api/reading-lists/{built}/items/{items[0]['id']}/studied",
                 json={"studied": True}).status_code == 404  # not assigned to c
     assert clients["a"].get(f"/api/reading-lists/{built}/progress").status_code == 403  # members see their own
@@ -91,6 +96,7 @@ def test_progress_comes_from_evidence(world, built) -> None:
     progress = clients["org_a"].get(f"/api/reading-lists/{built}/progress").json()
     members = {m["login"]: m for m in progress["members"]}
     assert set(members) == {"a", "b"}
+    # The shared note counts, the private one does not (fails before: private notes were counted for organisers).
     assert (members["a"]["opened"], members["a"]["studied"], members["a"]["notes"], members["a"]["percent"]) == \
         (1, 2, 1, 50)
     assert (members["b"]["studied"], members["b"]["percent"]) == (0, 0)
