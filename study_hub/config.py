@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in home.")
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="The shipped demo corpus.")
     max_file_bytes: int = Field(default=50 * MiB, gt=0, description="Files larger than this are refused.")
+    max_body_bytes: int = Field(default=1 * MiB, gt=0, description="Request bodies larger than this are refused "
+                                "(413) as they arrive, except uploads (max_file_bytes).")
     max_unpacked_bytes: int = Field(
         default=200 * MiB, gt=0, description="Refuse docx whose unpacked size exceeds this (zip bombs)."
     )

@@ -98,7 +98,9 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _install_offline_docs(app)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(uploads.UploadLimit, max_file_bytes=settings.max_file_bytes)
+    app.add_middleware(uploads.BodyLimit, max_body_bytes=settings.max_body_bytes,
+                       max_file_bytes=settings.max_file_bytes,
+                       signed_in=lambda token: context.accounts.session_of(token) is not None)
     app.include_router(api.router)
     app.include_router(notes_api.router)
     app.include_router(lists_api.router)

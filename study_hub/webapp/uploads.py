@@ -1,8 +1,10 @@
 """Adding documents through the web: administrators upload an original (txt, md, html, docx, pdf).
 
-- ``UploadLimit`` (ASGI middleware) bounds the request body of the upload routes before anything parses
-  it: a declared or streamed body over ``STUDY_HUB_MAX_FILE_BYTES`` (plus room for the form fields) is
-  answered 413 at once, so an oversized upload never lands on disk, not even in a temporary file.
+- ``BodyLimit`` (ASGI middleware) bounds every request body before anything parses it: a declared or
+  streamed body over ``STUDY_HUB_MAX_BODY_BYTES`` (1 MiB), or on the upload routes over
+  ``STUDY_HUB_MAX_FILE_BYTES`` plus room for the form fields, is answered 413 at once, so an oversized
+  upload never lands on disk, not even in a temporary file; an upload without a signed-in session is
+  answered 401 before its body is read.
 - ``pipeline.ingest_upload`` checks the file name (a plain name: no folders, ``..`` or control characters),
   keeps the original per document and version, and ingests it with the same readers and limits as the CLI
   (zip bombs in docx, wrong encodings, corrupt pdf: refused with the reason, nothing kept).
@@ -26,7 +28,7 @@ from study_hub.index.builder import update_indexes
 from study_hub.index.generations import BuildLockedError
 from study_hub.pipeline import UploadResult, ingest_upload
 from study_hub.webapp import schemas
-from study_hub.webapp.auth import FORM_POST, CurrentUser
+from study_hub.webapp.auth import FORM_POST, SESSION_COOKIE, CurrentUser
 from study_hub.webapp.context import AppContext, Ctx
 
 log = logging.getLogger(__name__)
@@ -41,20 +43,33 @@ class _TooLarge(Exception):
     pass
 
 
-class UploadLimit:
-    """Refuse upload bodies with a file over ``max_file_bytes`` (413), before they are parsed or stored."""
+class BodyLimit:
+    """Refuse request bodies over their limit (413) as they arrive, before anything parses or stores them.
 
-    def __init__(self, app, max_file_bytes: int):
+    Every request body is counted, declared (Content-Length) or chunked: ``max_body_bytes`` in general,
+    ``max_file_bytes`` (plus the form around the file) on the upload routes. An upload from a browser that is
+    not signed in is refused (401) before its body is read at all: anonymous clients cannot make the server
+    receive 50 MiB to answer "sign in first".
+    """
+
+    def __init__(self, app, max_body_bytes: int, max_file_bytes: int, signed_in=None):
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.max_file_bytes = max_file_bytes
-        self.limit = max_file_bytes + FORM_ROOM
+        self.signed_in = signed_in  # (cookie token) -> bool, checked in a worker thread
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in UPLOAD_PATHS:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
+        limit = self.max_file_bytes + FORM_ROOM if upload else self.max_body_bytes
+        if upload and self.signed_in is not None and not await _signed_in(scope, self.signed_in):
+            response = schemas.problem_response(401, "not_signed_in", "sign in first (/login)",
+                                                headers={"connection": "close"})
+            return await response(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self._refuse(scope, receive, send, upload)
         received = 0
         overflowed = refused = False
 
@@ -63,7 +78,7 @@ class UploadLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     overflowed = True
                     raise _TooLarge
             return message
@@ -74,19 +89,37 @@ class UploadLimit:
                 await send(message)
             elif message["type"] == "http.response.start" and not refused:  # the parser's own 400 becomes 413
                 refused = True
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, upload)
 
         try:
             await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
             if not refused:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, upload)
 
-    async def _refuse(self, scope, receive, send) -> None:
-        response = schemas.problem_response(
-            413, "too_large", f"the upload is larger than the limit of {self.max_file_bytes:,} bytes "
-                              "(STUDY_HUB_MAX_FILE_BYTES)", headers={"connection": "close"})
+    async def _refuse(self, scope, receive, send, upload: bool) -> None:
+        message = f"the upload is larger than the limit of {self.max_file_bytes:,} bytes (STUDY_HUB_MAX_FILE_BYTES)" \
+            if upload else f"the request body is larger than the limit of {self.max_body_bytes:,} bytes"
+        response = schemas.problem_response(413, "too_large", message, headers={"connection": "close"})
         await response(scope, receive, send)
+
+
+async def _signed_in(scope, check) -> bool:
+    from http.cookies import SimpleCookie
+
+    from starlette.concurrency import run_in_threadpool
+
+    cookies = SimpleCookie()
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            cookies.load(value.decode("latin-1"))
+    token = cookies.get(SESSION_COOKIE)
+    if token is None:
+        return False
+    try:
+        return await run_in_threadpool(check, token.value)
+    except Exception:  # the database is unreachable: the route answers that itself (503), not this check
+        return True
 
 
 def refresh_index(ctx: AppContext) -> None:

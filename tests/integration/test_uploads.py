@@ -178,3 +178,50 @@ def test_the_library_page_upload_form(site) -> None:
     refused = admin.post("/documents/upload", files={"file": ("../x.txt", NOTICE.encode())},
                          data={"csrf_token": token}, follow_redirects=True)
     assert "文件未能入库" in refused.text and "plain name" in refused.text
+
+
+def _asgi(app, method: str, path: str, body_chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """Send one request straight to the ASGI app; returns (status, how many body chunks the app read)."""
+    import anyio
+
+    read = 0
+    sent: list[dict] = []
+
+    async def receive():
+        nonlocal read
+        if read < len(body_chunks):
+            read += 1
+            return {"type": "http.request", "body": body_chunks[read - 1], "more_body": read < len(body_chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "path": path,
+             "raw_path": path.encode(), "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80), "scheme": "http", "root_path": ""}
+    anyio.run(app, scope, receive, send)
+    return next(m["status"] for m in sent if m["type"] == "http.response.start"), read
+
+
+def test_request_bodies_are_capped_as_they_arrive_and_anonymous_uploads_are_not_read(site) -> None:
+    """Fails before: an anonymous client's 300 MiB went into POST /api/notes and POST /login (spooled to
+    disk) before the 401/400, and an anonymous upload was read whole before being refused."""
+    _, _, _, clients = site
+    app = clients["anonymous"].app
+    megabyte = b"x" * 2**20
+    status, read = _asgi(app, "POST", "/api/notes", [megabyte] * 300,
+                         [(b"content-type", b"application/json")])  # chunked: no declared length
+    assert status == 413 and read <= 2
+    status, read = _asgi(app, "POST", "/login", [megabyte] * 300,
+                         [(b"content-type", b"application/x-www-form-urlencoded")])
+    assert status == 413 and read <= 2
+    status, read = _asgi(app, "POST", "/api/notes", [b"{}"],
+                         [(b"content-type", b"application/json"), (b"content-length", str(300 * 2**20).encode())])
+    assert status == 413 and read == 0  # a declared length over the cap: refused before a byte is read
+    status, read = _asgi(app, "POST", "/api/documents", [megabyte] * 20,
+                         [(b"content-type", b"multipart/form-data; boundary=x")])
+    assert status == 401 and read == 0  # not signed in: the upload body is never read
+    small = clients["admin"].post("/api/notes", json={"passage_id": "x", "start": 0, "end": 1},
+                                  headers={"X-CSRF-Token": csrf_of(clients["admin"])})
+    assert small.status_code != 413  # ordinary bodies pass
