@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import secrets
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from study_hub.accounts import LoginFailed, LoginThrottled, Principal
 from study_hub.errors import NotSignedIn, PermissionDenied
 from study_hub.webapp.context import AppContext, Ctx
+from study_hub.webapp.messages import message, with_message
 
 SESSION_COOKIE = "study_hub_session"
 LOGIN_NONCE_COOKIE = "study_hub_login_nonce"
@@ -80,11 +80,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, ctx: Ctx, next: str = "/", error: str = "") -> Response:
+def login_page(request: Request, ctx: Ctx, next: str = "/") -> Response:
     from study_hub.webapp.pages import render
 
     nonce = secrets.token_urlsafe(16)
-    response = render(request, "login.html", next=safe_next(next), error=error,
+    response = render(request, "login.html", next=safe_next(next), error=message(request),
                       login_token=_login_token(ctx.settings.secret_key, nonce))
     response.set_cookie(LOGIN_NONCE_COOKIE, nonce, max_age=3600, httponly=True, samesite="lax",
                         secure=ctx.settings.environment == "production", path="/login")
@@ -101,8 +101,8 @@ def login(request: Request, ctx: Ctx, login: Annotated[str, Form(max_length=100)
     try:
         user = ctx.accounts.authenticate(login.strip(), password, ip=client_ip(request))
     except (LoginFailed, LoginThrottled) as exc:
-        query = urlencode({"next": safe_next(next), "error": str(exc)})
-        return RedirectResponse(f"/login?{query}", status_code=303)
+        return RedirectResponse(with_message(request, "/login", "error", str(exc), next=safe_next(next)),
+                                status_code=303)
     token, _ = ctx.accounts.start_session(user)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ctx.settings.session_hours * 3600), httponly=True,

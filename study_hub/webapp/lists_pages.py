@@ -16,6 +16,7 @@ from study_hub.errors import StudyHubError
 from study_hub.webapp.auth import FORM_POST, CurrentUser, safe_next
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.lists_api import list_out, unit_summary
+from study_hub.webapp.messages import message, with_message
 from study_hub.webapp.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,7 @@ def list_page(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Res
     members = ctx.reading_lists.progress(who, list_id) if shown.manageable else []
     units = ctx.accounts.managed_units(who)
     return render(request, "list.html", reading_list=shown, members=members, unit_rows=unit_summary(members),
-                  units=units)
+                  units=units, error=message(request))
 
 
 @router.get("/lists/{list_id}/items/{item_id}/open")
@@ -128,5 +129,5 @@ async def assign(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> 
     try:
         ctx.reading_lists.assign(who, list_id, unit_ids, logins)
     except StudyHubError as exc:
-        return RedirectResponse(f"/lists/{list_id}?{urlencode({'error': str(exc)})}", status_code=303)
+        return RedirectResponse(with_message(request, f"/lists/{list_id}", "error", str(exc)), status_code=303)
     return RedirectResponse(f"/lists/{list_id}", status_code=303)

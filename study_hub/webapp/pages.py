@@ -25,6 +25,7 @@ from study_hub.webapp import library
 from study_hub.webapp.auth import CurrentUser, OptionalUser, signed_in
 from study_hub.webapp.context import Ctx
 from study_hub.webapp.i18n import language_of, translator
+from study_hub.webapp.messages import here, message
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=REPO_ROOT / "web" / "templates")
@@ -55,7 +56,7 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 def _with_params(request: Request, **changes) -> str:
     params = dict(request.query_params)
     params.update({k: v for k, v in changes.items() if v is not None})
-    return f"{request.url.path}?{urlencode({k: v for k, v in params.items() if v not in ('', None)})}"
+    return f"{here(request)}?{urlencode({k: v for k, v in params.items() if v not in ('', None)})}"
 
 
 def _page_number(value: str | None) -> int:
@@ -98,7 +99,7 @@ def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
     return render(request, "search.html", status=status, form=form, results=results, error=error, page=page,
                   pages=min(pages, MAX_PAGE), link=link, filtered=filtered,
                   semantic=ctx.health_of_semantic(), reader_link=lambda hit: _reader_link(hit, form["q"]),
-                  my_lists=_my_lists(ctx, who), here=str(request.url.path) + "?" + str(request.url.query))
+                  my_lists=_my_lists(ctx, who), here=here(request) + "?" + str(request.url.query))
 
 
 def _reader_link(hit, q: str) -> str:
@@ -124,7 +125,7 @@ def library_page(request: Request, ctx: Ctx) -> Response:
 
     return render(request, "library.html", listing=listing, chosen=chosen, link=link,
                   pages=math.ceil(listing.total / listing.limit), page=page,
-                  upload_error=(params.get("upload_error") or "")[:500])
+                  upload_error=message(request, "upload_error"))
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)

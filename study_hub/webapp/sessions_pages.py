@@ -14,26 +14,27 @@ from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.study.sessions import SESSION_KINDS, tables
 from study_hub.webapp.auth import FORM_POST, CurrentUser
 from study_hub.webapp.context import Ctx
+from study_hub.webapp.messages import message, with_message
 from study_hub.webapp.pages import render
 from study_hub.webapp.sessions_api import period, session_out
 
 router = APIRouter(include_in_schema=False)
 
 
-def _back(session_id: int, error: str = "") -> Response:
-    query = f"?{urlencode({'error': error})}" if error else ""
-    return RedirectResponse(f"/sessions/{session_id}{query}", status_code=303)
+def _back(request: Request, session_id: int, error: str = "") -> Response:
+    url = f"/sessions/{session_id}"
+    return RedirectResponse(with_message(request, url, "error", error) if error else url, status_code=303)
 
 
-def _attempt(session_id: int, action) -> Response:
+def _attempt(request: Request, session_id: int, action) -> Response:
     """Run an action; a refusal a person can fix comes back as a message on the session page."""
     try:
         action()
     except (NotFoundError, PermissionDenied):
         raise  # not this person's session, or not theirs to change: the usual 404 / 403 page
     except StudyHubError as exc:
-        return _back(session_id, str(exc))
-    return _back(session_id)
+        return _back(request, session_id, str(exc))
+    return _back(request, session_id)
 
 
 @router.get("/sessions", response_class=HTMLResponse)
@@ -42,7 +43,7 @@ def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     units = ctx.accounts.managed_units(who)
     lists = ctx.reading_lists.lists_for(who)[1]
     return render(request, "sessions.html", sessions=shown, units=units, lists=lists, kinds=SESSION_KINDS,
-                  can_schedule=who.role in ("admin", "organiser"), error=request.query_params.get("error", ""))
+                  can_schedule=who.role in ("admin", "organiser"), error=message(request))
 
 
 @router.post("/sessions", dependencies=FORM_POST)
@@ -61,7 +62,7 @@ async def schedule(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
             unit_ids=[int(v) for v in form.getlist("unit_id") if str(v).isdigit()],
             logins=str(form.get("logins", "")).replace(",", " ").split())
     except (ValueError, StudyHubError) as exc:
-        return RedirectResponse(f"/sessions?{urlencode({'error': str(exc)})}", status_code=303)
+        return RedirectResponse(with_message(request, "/sessions", "error", str(exc)), status_code=303)
     return RedirectResponse(f"/sessions/{study.id}", status_code=303)
 
 
@@ -69,7 +70,7 @@ async def schedule(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
 def session_page(request: Request, ctx: Ctx, who: CurrentUser, session_id: int) -> Response:
     shown = session_out(ctx, who, session_id)
     mine = next((a for a in shown.attendance if a.login == who.login), None)
-    return render(request, "session.html", session=shown, mine=mine, error=request.query_params.get("error", ""))
+    return render(request, "session.html", session=shown, mine=mine, error=message(request))
 
 
 @router.get("/sessions/{session_id}/screen", response_class=HTMLResponse)
@@ -77,7 +78,7 @@ def screen_page(request: Request, ctx: Ctx, who: CurrentUser, session_id: int) -
     """The organiser's check-in screen: the QR code and short code refresh themselves (app.js)."""
     shown = session_out(ctx, who, session_id)
     if not shown.manageable:
-        return _back(session_id, "only the session's organisers show the check-in screen")
+        return _back(request, session_id, "only the session's organisers show the check-in screen")
     return render(request, "screen.html", session=shown)
 
 
@@ -88,47 +89,52 @@ def checkin_page(request: Request, ctx: Ctx, who: CurrentUser, session_id: int, 
 
 
 @router.post("/sessions/{session_id}/checkin", dependencies=FORM_POST)
-def checkin(ctx: Ctx, who: CurrentUser, session_id: int, token: Annotated[str, Form(max_length=100)] = "",
+def checkin(request: Request, ctx: Ctx, who: CurrentUser, session_id: int,
+            token: Annotated[str, Form(max_length=100)] = "",
             code: Annotated[str, Form(max_length=8)] = "") -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.check_in(who, session_id, token=token, code=code))
+    return _attempt(request, session_id,
+                    lambda: ctx.study_sessions.check_in(who, session_id, token=token, code=code))
 
 
 @router.post("/sessions/{session_id}/leave", dependencies=FORM_POST)
-def leave(ctx: Ctx, who: CurrentUser, session_id: int, reason: Annotated[str, Form(max_length=2000)]) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.request_leave(who, session_id, reason))
+def leave(request: Request, ctx: Ctx, who: CurrentUser, session_id: int,
+          reason: Annotated[str, Form(max_length=2000)]) -> Response:
+    return _attempt(request, session_id, lambda: ctx.study_sessions.request_leave(who, session_id, reason))
 
 
 @router.post("/sessions/{session_id}/leave/{login}", dependencies=FORM_POST)
-def decide(ctx: Ctx, who: CurrentUser, session_id: int, login: str, approve: Annotated[str, Form()]) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.decide_leave(who, session_id, login, approve == "1"))
+def decide(request: Request, ctx: Ctx, who: CurrentUser, session_id: int, login: str,
+           approve: Annotated[str, Form()]) -> Response:
+    return _attempt(request, session_id,
+                    lambda: ctx.study_sessions.decide_leave(who, session_id, login, approve == "1"))
 
 
 @router.post("/sessions/{session_id}/attendance", dependencies=FORM_POST)
-def mark(ctx: Ctx, who: CurrentUser, session_id: int, login: Annotated[str, Form(max_length=100)],
+def mark(request: Request, ctx: Ctx, who: CurrentUser, session_id: int, login: Annotated[str, Form(max_length=100)],
          status: Annotated[str, Form(max_length=20)], reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.mark(who, session_id, login, status, reason))
+    return _attempt(request, session_id, lambda: ctx.study_sessions.mark(who, session_id, login, status, reason))
 
 
 @router.post("/sessions/{session_id}/makeup", dependencies=FORM_POST)
-def makeup(ctx: Ctx, who: CurrentUser, session_id: int,
+def makeup(request: Request, ctx: Ctx, who: CurrentUser, session_id: int,
            reflection: Annotated[str, Form(max_length=20_000)]) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.submit_makeup(who, session_id, reflection))
+    return _attempt(request, session_id, lambda: ctx.study_sessions.submit_makeup(who, session_id, reflection))
 
 
 @router.post("/sessions/{session_id}/makeup/{login}/confirm", dependencies=FORM_POST)
-def confirm(ctx: Ctx, who: CurrentUser, session_id: int, login: str) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.confirm_makeup(who, session_id, login))
+def confirm(request: Request, ctx: Ctx, who: CurrentUser, session_id: int, login: str) -> Response:
+    return _attempt(request, session_id, lambda: ctx.study_sessions.confirm_makeup(who, session_id, login))
 
 
 @router.post("/sessions/{session_id}/minutes", dependencies=FORM_POST)
-def minutes(ctx: Ctx, who: CurrentUser, session_id: int, minutes: Annotated[str, Form(max_length=100_000)]
-            ) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.set_minutes(who, session_id, minutes))
+def minutes(request: Request, ctx: Ctx, who: CurrentUser, session_id: int,
+            minutes: Annotated[str, Form(max_length=100_000)]) -> Response:
+    return _attempt(request, session_id, lambda: ctx.study_sessions.set_minutes(who, session_id, minutes))
 
 
 @router.post("/sessions/{session_id}/close", dependencies=FORM_POST)
-def close(ctx: Ctx, who: CurrentUser, session_id: int) -> Response:
-    return _attempt(session_id, lambda: ctx.study_sessions.close(who, session_id))
+def close(request: Request, ctx: Ctx, who: CurrentUser, session_id: int) -> Response:
+    return _attempt(request, session_id, lambda: ctx.study_sessions.close(who, session_id))
 
 
 @router.get("/attendance", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from study_hub.domain import DocumentMeta, document_url
@@ -30,6 +30,7 @@ from study_hub.pipeline import UploadResult, ingest_upload
 from study_hub.webapp import schemas
 from study_hub.webapp.auth import FORM_POST, SESSION_COOKIE, CurrentUser
 from study_hub.webapp.context import AppContext, Ctx
+from study_hub.webapp.messages import with_message
 
 log = logging.getLogger(__name__)
 UPLOAD_PATHS = ("/api/documents", "/documents/upload")
@@ -179,14 +180,14 @@ def upload_document(ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
 
 
 @router.post("/documents/upload", include_in_schema=False, dependencies=FORM_POST)
-def upload_page(ctx: Ctx, who: CurrentUser, background: BackgroundTasks, file: Annotated[UploadFile, File()],
-                title: Text = "", issuer: Text = "", level: Choice = "", kind: Choice = "", date: Choice = "",
-                doc_number: Text = "") -> Response:
+def upload_page(request: Request, ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
+                file: Annotated[UploadFile, File()], title: Text = "", issuer: Text = "", level: Choice = "",
+                kind: Choice = "", date: Choice = "", doc_number: Text = "") -> Response:
     try:
         result = _accept(ctx, who, file, _meta(title, issuer, level, kind, date, doc_number, ""))
     except (IngestError, MetadataError) as exc:
         reason = exc.reason if isinstance(exc, IngestError) else str(exc)
-        return RedirectResponse("/documents?" + urlencode({"upload_error": reason}), status_code=303)
+        return RedirectResponse(with_message(request, "/documents", "upload_error", reason), status_code=303)
     background.add_task(refresh_index, ctx)
     return RedirectResponse(document_url(result.doc_id) + "?" + urlencode({"uploaded": result.outcome.value}),
                             status_code=303)

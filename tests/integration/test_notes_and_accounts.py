@@ -341,3 +341,28 @@ def test_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(world, monk
                     if entry.action.startswith("login")]
     assert len(outcomes) == 8 and "login_attempt" not in outcomes  # every attempt recorded and settled
     assert outcomes.count("login_failed") <= 5 and outcomes.count("login_throttled") >= 3
+
+
+def test_pages_show_only_messages_the_site_signed_and_links_stay_on_site(world) -> None:
+    """Fails before: ?error= / ?upload_error= text was shown as given (phishing with the site's own address),
+    and the language link of //evil.example/x pointed off-site."""
+    bait = "您的账号已被冻结，请拨打400-000-0000解冻"
+    anonymous, admin = world["clients"]["anonymous"], world["clients"]["admin"]
+    assert bait not in anonymous.get("/login", params={"error": bait}).text
+    assert bait not in admin.get("/documents", params={"upload_error": bait}).text
+    assert bait not in admin.get("/sessions", params={"error": bait}).text
+    assert bait not in admin.get("/sessions", params={"error": bait, "error_sig": "0" * 32}).text
+    failed = TestClient(world["app"])
+    redirect = sign_in_expecting_failure(failed, "c", "not-the-password")
+    assert "wrong login id or password" in failed.get(redirect).text  # the site's own message still shows
+    page = anonymous.get("http://testserver//evil.example/x")
+    links = re.findall(r'href="([^"]+)"', page.text)
+    assert links and not any(link.startswith(("//", "/\\", "http")) for link in links), links
+
+
+def sign_in_expecting_failure(client: TestClient, login: str, password: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    response = client.post("/login", data={"login": login, "password": password, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    return response.headers["location"]
