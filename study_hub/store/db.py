@@ -61,3 +61,13 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def insert_new(session: Session, model):
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` in the session's database (SQLite and PostgreSQL say
+    it alike): the one statement that claims a row that may exist already, without a read-then-write race."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, false, func, or_, select
+from sqlalchemy import delete, false, func, or_, select, update
 
 from study_hub.accounts import AccountService, Principal
 from study_hub.accounts.policy import may_manage, visible_notes
@@ -26,6 +26,7 @@ from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.search.query import QueryError, parse_query
 from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import DocumentStore
+from study_hub.store.db import insert_new
 from study_hub.store.models import (
     Document,
     ItemProgress,
@@ -249,13 +250,18 @@ class ReadingListService:
         """Called when a member opens an item through the list: the server's evidence that it was read."""
         item = self._item(who, item_id)
         if item.list_id in self._assigned_ids(who):
-            with self.sessions.begin() as session:
-                row = session.get(ItemProgress, (who.id, item_id))
-                if row is None:
-                    session.add(ItemProgress(user_id=who.id, item_id=item_id, opened_at=utcnow()))
-                elif row.opened_at is None:
-                    row.opened_at = utcnow()
+            now = utcnow()
+            with self.sessions.begin() as session:  # two tabs at once: one row, the first time kept
+                if not session.execute(insert_new(session, ItemProgress).values(
+                        user_id=who.id, item_id=item_id, opened_at=now)).rowcount:
+                    session.execute(update(ItemProgress).where(
+                        ItemProgress.user_id == who.id, ItemProgress.item_id == item_id,
+                        ItemProgress.opened_at.is_(None)).values(opened_at=now))
         return item
+
+    def item_of(self, who: Principal, item_id: int) -> ReadingItem:
+        """An item of a list ``who`` may see (NotFoundError otherwise)."""
+        return self._item(who, item_id)
 
     def mark(self, who: Principal, item_id: int, studied: bool = True) -> None:
         item = self._item(who, item_id)

@@ -30,6 +30,7 @@ from study_hub.accounts import AccountService, Principal
 from study_hub.accounts.policy import may_manage
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.store import DocumentStore
+from study_hub.store.db import insert_new
 from study_hub.store.models import (
     Attendance,
     CheckinAttempt,
@@ -68,15 +69,6 @@ def _check_link(link: str) -> None:
 
     if link and (urlsplit(link.strip()).scheme.lower() not in ("http", "https") or not urlsplit(link.strip()).netloc):
         raise SessionError("the online link must be a web address starting with https:// or http://")
-
-
-def _insert_new(session, model):
-    """INSERT … ON CONFLICT DO NOTHING for the session's database (SQLite and PostgreSQL say it alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model).on_conflict_do_nothing()
 
 
 def _digest(token: str) -> str:
@@ -269,7 +261,7 @@ class SessionService:
         with self.sessions.begin() as session:
             session.execute(delete(CheckinAttempt).where(CheckinAttempt.id == attempt))  # a right code: not a failure
             values = {"status": status, "checked_in_at": now, "method": "qr" if token else "code"}
-            claimed = session.execute(_insert_new(session, Attendance).values(
+            claimed = session.execute(insert_new(session, Attendance).values(
                 session_id=session_id, user_id=who.id, **values)).rowcount
             if not claimed:  # a record exists: take it over unless it already says present or late
                 session.execute(update(Attendance).where(

@@ -72,10 +72,23 @@ def list_page(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Res
                   units=units, error=message(request))
 
 
-@router.get("/lists/{list_id}/items/{item_id}/open")
+@router.post("/lists/{list_id}/items/{item_id}/open", dependencies=FORM_POST)
 def open_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Response:
-    """Open an item through the list: the server records it (evidence of study), then shows the text."""
+    """Open an item through the list (a button): the server records it (evidence of study), then shows the text.
+
+    A POST with the session's CSRF token, so a link on another site cannot record study for a member.
+    """
     item = ctx.reading_lists.record_open(who, item_id)
+    return _to_text(item, list_id)
+
+
+@router.get("/lists/{list_id}/items/{item_id}/open")
+def show_item(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int) -> Response:
+    """The item's text, recording nothing (a GET never changes anything)."""
+    return _to_text(ctx.reading_lists.item_of(who, item_id), list_id)
+
+
+def _to_text(item, list_id: int) -> Response:
     if item.list_id != list_id:
         return RedirectResponse(f"/lists/{item.list_id}", status_code=303)
     if item.kind == "search":

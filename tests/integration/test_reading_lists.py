@@ -75,8 +75,14 @@ def test_bad_items_are_refused_with_a_reason(world, built, item, status) -> None
 def test_progress_comes_from_evidence(world, built) -> None:
     clients = world["clients"]
     items = clients["a"].get(f"/api/reading-lists/{built}").json()["items"]
-    opened = clients["a"].get(items[1]["url"], follow_redirects=False)  # opening through the list is recorded
+    # A link (GET) shows the text and records nothing: another site cannot record study for a member
+    # (fails before: the GET recorded it). Opening through the list's button (a POST with the token) does.
+    shown = clients["a"].get(items[1]["url"], follow_redirects=False)
+    assert shown.status_code == 303 and shown.headers["location"].startswith(f"/documents/{DOC}#p-")
+    assert not clients["a"].get(f"/api/reading-lists/{built}").json()["items"][1]["opened"]
+    opened = clients["a"].post(items[1]["url"], data={"csrf_token": csrf_of(clients["a"])}, follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"].startswith(f"/documents/{DOC}#p-")
+    assert clients["a"].post(items[1]["url"], follow_redirects=False).status_code == 403  # no token, no record
     for item in items[:2]:
         assert call(clients["a"], "post", f"/api/reading-lists/{built}/items/{item['id']}/studied",
                     json={"studied": True}).status_code == 200
