@@ -15,6 +15,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +27,7 @@ from study_hub.ingest.metadata import parse_metadata
 from study_hub.ingest.readers import SUPPORTED_SUFFIXES, read_file
 from study_hub.segment import SegmentBounds, segment_text
 from study_hub.store import DocumentStore, SaveOutcome
-from study_hub.study.notes import reanchor as reanchor_notes
+from study_hub.study.notes import reanchor_in
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, Path], None]  # (files done, files in all, file just done)
@@ -98,6 +99,10 @@ def _unique_id(store: DocumentStore, meta: DocumentMeta, path: Path) -> str:
     return f"{slug}-{hashlib.blake2b(str(path).encode(), digest_size=3).hexdigest()}"
 
 
+def _reanchor_into(reports: list, session, document_id: str) -> None:
+    reports.append(reanchor_in(session, document_id))
+
+
 def ingest_paths(
     paths: Iterable[Path],
     store: DocumentStore,
@@ -122,9 +127,9 @@ def ingest_paths(
                                     bounds=SegmentBounds.for_language(meta.language))
             if not passages:
                 raise IngestError(path, "no passages: the file holds only a title")
-            outcome = store.save(raw, meta, passages)
-            if outcome is SaveOutcome.UPDATED:  # the text changed: find every note's quote again
-                anchoring = reanchor_notes(store, doc_id)
+            anchored: list = []  # the text changed: every note's quote is found again, in the save's transaction
+            outcome = store.save(raw, meta, passages, on_text_change=partial(_reanchor_into, anchored))
+            for anchoring in anchored:
                 report.notes_moved += anchoring.moved
                 report.notes_orphaned += anchoring.orphaned
         except (IngestError, MetadataError) as exc:

@@ -8,7 +8,7 @@ passages that are gone, so anything anchored to an unchanged passage stays ancho
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,8 +55,13 @@ class DocumentStore:
             ).first()
             return (row[0], row[1]) if row else None
 
-    def save(self, raw: RawDocument, meta: DocumentMeta, passages: list[Passage]) -> SaveOutcome:
-        """Store a document and its passages. ``meta`` must be complete (id, title, language set)."""
+    def save(self, raw: RawDocument, meta: DocumentMeta, passages: list[Passage],
+             on_text_change: Callable[[Session, str], object] | None = None) -> SaveOutcome:
+        """Store a document and its passages. ``meta`` must be complete (id, title, language set).
+
+        ``on_text_change(session, document_id)`` runs in the same transaction when an existing document's text
+        changed (what is anchored to its passages moves with them); if it fails, nothing is saved.
+        """
         assert meta.id and meta.title and meta.language, "the pipeline completes metadata before saving"
         values = {name: getattr(meta, name) for name in _META_COLUMNS}
         values.update(
@@ -82,6 +87,8 @@ class DocumentStore:
             if not text_changed:
                 return SaveOutcome.METADATA if meta_changed else SaveOutcome.UNCHANGED
             self._replace_passages(session, meta.id, passages)
+            if on_text_change is not None:
+                on_text_change(session, meta.id)
             return SaveOutcome.UPDATED
 
     @staticmethod

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from study_hub.accounts import AccountService, Principal
 from study_hub.accounts.policy import visible_notes
@@ -224,27 +225,34 @@ class NoteService:
 
 def reanchor(store: DocumentStore, document_id: str) -> ReanchorReport:
     """Find every note of the document again in its current passages (see the module docstring)."""
-    report = ReanchorReport()
     with store.sessions.begin() as session:
-        passages = list(session.scalars(select(PassageRow).where(PassageRow.document_id == document_id)
-                                        .order_by(PassageRow.ordinal)))
-        by_id = {p.id: p for p in passages}
-        for note in session.scalars(select(Note).where(Note.document_id == document_id)):
-            where = _locate(note, passages, by_id)
-            if where is None:
-                if not note.orphaned:  # newly orphaned (an orphan stays one until its quote comes back)
-                    report.orphaned += 1
-                note.orphaned = True
-                continue
-            passage, start = where
-            if passage.id == note.passage_id and start == note.start and not note.orphaned:
-                report.kept += 1
-                continue
-            note.passage_id, note.start, note.end = passage.id, start, start + len(note.quote)
-            note.prefix = passage.text[max(0, start - CONTEXT):start]
-            note.suffix = passage.text[note.end:note.end + CONTEXT]
-            note.orphaned = False
-            report.moved += 1
+        return reanchor_in(session, document_id)
+
+
+def reanchor_in(session: Session, document_id: str) -> ReanchorReport:
+    """``reanchor`` inside the caller's transaction: the ingest saves a changed document and moves its notes
+    in one transaction, so a crash between the two cannot leave notes pointing at deleted passages."""
+    report = ReanchorReport()
+    passages = list(session.scalars(select(PassageRow).where(PassageRow.document_id == document_id)
+                                    .order_by(PassageRow.ordinal)))
+    by_id = {p.id: p for p in passages}
+    for note in session.scalars(select(Note).where(Note.document_id == document_id)):
+        where = _locate(note, passages, by_id)
+        if where is None:
+            if not note.orphaned:  # newly orphaned (an orphan stays one until its quote comes back)
+                report.orphaned += 1
+            note.orphaned = True
+            continue
+        passage, start = where
+        if passage.id == note.passage_id and start == note.start and not note.orphaned:
+            report.kept += 1
+            continue
+        note.passage_id, note.start, note.end = passage.id, start, start + len(note.quote)
+        note.prefix = passage.text[max(0, start - CONTEXT):start]
+        note.suffix = passage.text[note.end:note.end + CONTEXT]
+        note.orphaned = False
+        report.moved += 1
+    session.flush()
     return report
 
 

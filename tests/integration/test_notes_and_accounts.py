@@ -366,3 +366,41 @@ def sign_in_expecting_failure(client: TestClient, login: str, password: str) -> 
                            follow_redirects=False)
     assert response.status_code == 303
     return response.headers["location"]
+
+
+def test_a_crash_while_notes_move_leaves_the_old_document_and_the_next_ingest_repairs(
+        backend_settings, tmp_path, monkeypatch) -> None:
+    """Fails before: the changed document was committed, then the notes were moved in a second transaction; a
+    crash between the two left notes pointing at deleted passages, and the next ingest said "unchanged"."""
+    from study_hub import pipeline
+
+    store = open_store(backend_settings)
+    accounts = AccountService(store)
+    build_units(accounts)
+    author = accounts.principal(accounts.add_user("crasher", "作者", PASSWORD, "member", [A1]))
+    notes = NoteService(store, accounts)
+    source = tmp_path / "in" / "study-rules.txt"
+    source.parent.mkdir()
+    source.write_text(ORIGINAL, encoding="utf-8")
+    assert ingest_paths([source], store, backend_settings).ok
+    passage = next(p for p in store.get_document("study-rules").passages if "由支部书记领学原文" in p.text)
+    start = passage.text.index("由支部书记领学原文")
+    note = notes.create(author, passage.id, start, start + 9, body="领学")
+
+    def crash(session, document_id):
+        raise RuntimeError("killed while the notes were moving")
+
+    source.write_text(ORIGINAL.replace("每月第一个周五下午集中学习，", "每月第一个周五下午集中学习，遇节假日顺延，"),
+                      encoding="utf-8")
+    monkeypatch.setattr(pipeline, "reanchor_in", crash)
+    assert not ingest_paths([source], store, backend_settings).ok
+    assert "遇节假日顺延" not in store.get_document("study-rules").text  # the old text: nothing was half-saved
+    kept = notes.get(author, note.id)
+    assert kept.passage_id in {p.id for p in store.get_document("study-rules").passages}
+    monkeypatch.undo()
+    report = ingest_paths([source], store, backend_settings)
+    assert report.ok and report.outcomes.get("updated") == 1 and report.notes_moved == 1
+    moved = notes.get(author, note.id)
+    texts = {p.id: p.text for p in store.get_document("study-rules").passages}
+    assert texts[moved.passage_id][moved.start:moved.end] == "由支部书记领学原文"
+    store.engine.dispose()
