@@ -28,6 +28,7 @@ from study_hub.ingest.readers import SUPPORTED_SUFFIXES, read_file
 from study_hub.segment import SegmentBounds, segment_text
 from study_hub.store import DocumentStore, SaveOutcome
 from study_hub.study.notes import reanchor_in
+from study_hub.study.reading_lists import reanchor_items_in
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, Path], None]  # (files done, files in all, file just done)
@@ -99,8 +100,10 @@ def _unique_id(store: DocumentStore, meta: DocumentMeta, path: Path) -> str:
     return f"{slug}-{hashlib.blake2b(str(path).encode(), digest_size=3).hexdigest()}"
 
 
-def _reanchor_into(reports: list, session, document_id: str) -> None:
+def _reanchor_into(reports: list, session, document_id: str, previous: dict[str, tuple[str, str]]) -> None:
+    """What is anchored to a changed document's passages follows them: notes, then reading-list items."""
     reports.append(reanchor_in(session, document_id))
+    reanchor_items_in(session, document_id, previous)
 
 
 def ingest_paths(

@@ -56,11 +56,13 @@ class DocumentStore:
             return (row[0], row[1]) if row else None
 
     def save(self, raw: RawDocument, meta: DocumentMeta, passages: list[Passage],
-             on_text_change: Callable[[Session, str], object] | None = None) -> SaveOutcome:
+             on_text_change: Callable[[Session, str, dict[str, tuple[str, str]]], object] | None = None
+             ) -> SaveOutcome:
         """Store a document and its passages. ``meta`` must be complete (id, title, language set).
 
-        ``on_text_change(session, document_id)`` runs in the same transaction when an existing document's text
-        changed (what is anchored to its passages moves with them); if it fails, nothing is saved.
+        ``on_text_change(session, document_id, previous)`` runs in the same transaction when an existing
+        document's text changed, with the previous passages (id -> (text, heading path)): what is anchored to
+        the passages moves with them; if it fails, nothing is saved.
         """
         assert meta.id and meta.title and meta.language, "the pipeline completes metadata before saving"
         values = {name: getattr(meta, name) for name in _META_COLUMNS}
@@ -86,9 +88,12 @@ class DocumentStore:
             existing.updated_at = utcnow()
             if not text_changed:
                 return SaveOutcome.METADATA if meta_changed else SaveOutcome.UNCHANGED
+            previous = {row.id: (row.text, row.heading_path) for row in session.execute(
+                select(PassageRow.id, PassageRow.text, PassageRow.heading_path).where(
+                    PassageRow.document_id == meta.id))}
             self._replace_passages(session, meta.id, passages)
             if on_text_change is not None:
-                on_text_change(session, meta.id)
+                on_text_change(session, meta.id, previous)
             return SaveOutcome.UPDATED
 
     @staticmethod

@@ -201,6 +201,8 @@ class ReadingItem(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     guide: Mapped[str] = mapped_column(Text, default="")  # the organiser's 学习提示
     due: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM-DD
+    # The document changed and the passage or section is not in it any more (kept, shown as such).
+    orphaned: Mapped[bool] = mapped_column(default=False)
 
 
 class ReadingAssignment(Base):

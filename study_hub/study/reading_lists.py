@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from study_hub.accounts import AccountService, Principal
 from study_hub.accounts.policy import may_manage, visible_notes
@@ -361,3 +362,42 @@ class ReadingListService:
 
 def _under(heading_path: str, section: str) -> bool:
     return bool(section) and (heading_path == section or heading_path.startswith(section + HEADING_SEPARATOR))
+
+
+MOVED_SIMILARITY = 0.6  # a changed passage is "the same one" if this much of the old text is in it
+
+
+def reanchor_items_in(session: Session, document_id: str, previous: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """Point the reading-list items of a changed document at its new passages (in the caller's transaction).
+
+    A passage item follows its passage: the same text keeps its id; an edited passage is the new one that
+    shares most of its text (at least ``MOVED_SIMILARITY``); otherwise the item is orphaned, kept and shown as
+    such. A section item follows its heading path to the section's new first passage. Returns counts.
+    """
+    from difflib import SequenceMatcher
+
+    passages = list(session.execute(select(PassageRow.id, PassageRow.text, PassageRow.heading_path).where(
+        PassageRow.document_id == document_id).order_by(PassageRow.ordinal)))
+    current = {p.id for p in passages}
+    counts = {"kept": 0, "moved": 0, "orphaned": 0}
+    for item in session.scalars(select(ReadingItem).where(ReadingItem.document_id == document_id,
+                                                          ReadingItem.kind.in_(("passage", "section")))):
+        target = None
+        if item.kind == "section":
+            target = next((p.id for p in passages if _under(p.heading_path, item.heading_path)), None)
+        elif item.passage_id in current:
+            target = item.passage_id
+        elif item.passage_id in previous:
+            old_text = previous[item.passage_id][0]
+            scored = [(SequenceMatcher(None, old_text, p.text, autojunk=False).ratio(), p.id) for p in passages
+                      if SequenceMatcher(None, old_text, p.text).real_quick_ratio() >= MOVED_SIMILARITY]
+            best = max(scored, default=(0.0, None))
+            target = best[1] if best[0] >= MOVED_SIMILARITY else None
+        if target is None:
+            counts["orphaned"] += not item.orphaned
+            item.orphaned = True
+            continue
+        counts["kept" if target == item.passage_id and not item.orphaned else "moved"] += 1
+        item.passage_id, item.orphaned = target, False
+    session.flush()
+    return counts

@@ -47,6 +47,9 @@ def build_pack(service, who, list_id: int, with_notes: bool = False, notes_servi
         rows = service.item_passages(item)
         if item.kind == "search":
             source = f"检索：{item.query}"
+        elif item.orphaned:
+            source = f"{item.document_id}（文件已修订，这一段在新版本中未能找到）"
+            rows = []
         elif rows:
             source = citation(rows[0][1])
         else:

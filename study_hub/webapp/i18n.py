@@ -92,6 +92,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "login_id": {"zh": "账号", "en": "Login id"},
     "password": {"zh": "密码", "en": "Password"},
     "my_notes": {"zh": "我的笔记", "en": "My notes"},
+    "item_orphaned": {"zh": "文件已修订，这一段在新版本中未能找到。", "en": "The document was revised and this part is not in the new version."},
     "shared_notes": {"zh": "共享给我的笔记", "en": "Notes shared with me"},
     "notes": {"zh": "批注", "en": "Notes"},
     "note_add": {"zh": "添加批注", "en": "Add a note"},

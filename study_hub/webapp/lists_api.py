@@ -30,7 +30,7 @@ def list_out(ctx: AppContext, who, list_id: int) -> schemas.ReadingListOut:
     items = [schemas.ReadingItemOut(
         id=item.id, position=item.position, kind=item.kind, document_id=item.document_id,
         passage_id=item.passage_id, heading_path=item.heading_path, query=item.query, title=item.title,
-        guide=item.guide, due=item.due, url=f"/lists/{list_id}/items/{item.id}/open",
+        guide=item.guide, due=item.due, url=f"/lists/{list_id}/items/{item.id}/open", orphaned=item.orphaned,
         opened=bool(mine.get(item.id) and mine[item.id].opened_at),
         studied=bool(mine.get(item.id) and mine[item.id].studied_at)) for item in reading_list.items]
     return schemas.ReadingListOut(id=reading_list.id, title=reading_list.title,

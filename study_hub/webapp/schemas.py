@@ -232,7 +232,9 @@ class ReadingItemOut(BaseModel):
     title: str
     guide: str
     due: str | None
-    url: str = Field(description="Open it through the list (records that it was opened).")
+    url: str = Field(description="Open it through the list: POST records that it was opened, GET only shows it.")
+    orphaned: bool = Field(default=False, description="The document changed and this passage or section is not "
+                                                      "in it any more.")
     opened: bool = Field(description="Whether you opened it through the list.")
     studied: bool = Field(description="Whether you marked it studied.")
 

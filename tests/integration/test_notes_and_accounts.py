@@ -404,3 +404,49 @@ def test_a_crash_while_notes_move_leaves_the_old_document_and_the_next_ingest_re
     texts = {p.id: p.text for p in store.get_document("study-rules").passages}
     assert texts[moved.passage_id][moved.start:moved.end] == "由支部书记领学原文"
     store.engine.dispose()
+
+
+def test_reading_list_items_follow_a_revised_document(backend_settings, tmp_path) -> None:
+    """Fails before: a passage item kept the old passage id after an edit, and the study pack said the text was
+    no longer in the library, for a document that was."""
+    from study_hub.study.reading_lists import ReadingListService
+    from study_hub.study.study_pack import build_pack
+
+    store = open_store(backend_settings)
+    accounts = AccountService(store)
+    build_units(accounts)
+    organiser = accounts.principal(accounts.add_user("lister", "组织员", PASSWORD, "organiser", [A1]))
+    source = tmp_path / "in" / "study-rules.txt"
+    source.parent.mkdir()
+    source.write_text(ORIGINAL, encoding="utf-8")
+    assert ingest_paths([source], store, backend_settings).ok
+    passages = store.get_document("study-rules").passages
+
+    def passage_with(words: str):
+        return next(p for p in passages if words in p.text)
+
+    lists = ReadingListService(store, accounts)
+    reading = lists.create(organiser, "制度学习")
+    edited_item = lists.add_item(organiser, reading.id, "passage", document_id="study-rules",
+                                 passage_id=passage_with("由支部书记领学原文").id)
+    doomed_item = lists.add_item(organiser, reading.id, "passage", document_id="study-rules",
+                                 passage_id=passage_with("缺席者应当在一周内补学").id)
+    section = passage_with("缺席者应当在一周内补学").heading_path
+    section_item = lists.add_item(organiser, reading.id, "section", document_id="study-rules",
+                                  passage_id=passage_with("缺席者应当在一周内补学").id, heading_path=section)
+    source.write_text(ORIGINAL.replace("每月第一个周五下午集中学习，", "每月第一个周五下午集中学习，遇节假日顺延，")
+                      .replace("党员应当做好学习笔记，结合岗位谈体会。缺席者应当在一周内补学。",
+                               "全体党员每季度撰写一篇心得，由支部委员会择优交流，年底汇编成册存档备查。"),
+                      encoding="utf-8")
+    assert ingest_paths([source], store, backend_settings).ok
+    now = {p.id: p for p in store.get_document("study-rules").passages}
+    items = {item.id: item for item in lists.get(organiser, reading.id).items}
+    followed = items[edited_item.id]
+    assert not followed.orphaned and "遇节假日顺延，由支部书记领学原文" in now[followed.passage_id].text
+    assert items[doomed_item.id].orphaned  # the whole paragraph was rewritten: kept, shown as such
+    assert not items[section_item.id].orphaned and items[section_item.id].passage_id in now
+    pack = build_pack(lists, organiser, reading.id)
+    sources = [item.source for item in pack.items]
+    assert "原文已不在文库中" not in "".join(sources) and "未能找到" in sources[1]
+    assert "遇节假日顺延" in pack.items[0].passages[0][1]
+    store.engine.dispose()

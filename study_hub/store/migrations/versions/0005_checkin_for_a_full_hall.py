@@ -1,4 +1,4 @@
-"""check-in codes valid for every expected member; wrong check-in attempts recorded
+"""check-in codes valid for every expected member; wrong check-in attempts recorded; orphaned reading items
 
 Revision ID: 0005
 Revises: 0004
@@ -27,9 +27,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_checkin_attempts_member', 'checkin_attempts', ['session_id', 'user_id', 'at'], unique=False)
+    with op.batch_alter_table('reading_items') as batch:
+        batch.add_column(sa.Column('orphaned', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('reading_items') as batch:
+        batch.drop_column('orphaned')
     op.drop_index('ix_checkin_attempts_member', table_name='checkin_attempts')
     op.drop_table('checkin_attempts')
     with op.batch_alter_table('checkin_tokens') as batch:
