@@ -97,7 +97,10 @@ class AccountService:
                 raise AccountError(f"{parent + '/' if parent else ''}{name} already exists")
             unit = Unit(name=name, kind=kind, parent_id=parent_unit.id if parent_unit else None, path="")
             session.add(unit)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # the same unit added at the same moment by another request
+                raise AccountError(f"{parent + '/' if parent else ''}{name} already exists") from None
             unit.path = f"{parent_unit.path if parent_unit else '/'}{unit.id}/"
         return unit
 

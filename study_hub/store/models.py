@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints so migrations behave the same on SQLite and PostgreSQL.
@@ -88,6 +88,10 @@ class Unit(Base):
     # "/1/4/9/": the ids from the root down to this unit, so "this unit and its descendants" is one LIKE.
     path: Mapped[str] = mapped_column(String(400), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# A unit's name is unique among its siblings (roots: parent 0), enforced by the database, not a read-then-write.
+Index("uq_units_parent_name", func.coalesce(Unit.parent_id, 0), Unit.name, unique=True)
 
 
 class User(Base):
@@ -214,6 +218,12 @@ class ReadingAssignment(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# One assignment of a list per unit or person; one item per place in a list.
+Index("uq_reading_assignments_target", ReadingAssignment.list_id, func.coalesce(ReadingAssignment.unit_id, 0),
+      func.coalesce(ReadingAssignment.user_id, 0), unique=True)
+Index("uq_reading_items_position", ReadingItem.list_id, ReadingItem.position, unique=True)
 
 
 class ItemProgress(Base):

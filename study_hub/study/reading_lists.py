@@ -190,13 +190,14 @@ class ReadingListService:
                 passage_id, heading_path = None, ""
                 title = title or document.title
         with self.sessions.begin() as session:
+            # Touching the list first locks it: two items added at once get two places, one after the other.
+            session.execute(update(ReadingList).where(ReadingList.id == list_id).values(updated_at=utcnow()))
             position = (session.scalar(select(func.max(ReadingItem.position)).where(
                 ReadingItem.list_id == list_id)) or 0) + 1
             item = ReadingItem(list_id=list_id, position=position, kind=kind, document_id=document_id,
                                passage_id=passage_id, heading_path=heading_path, query=query.strip(),
                                title=title[:500], guide=guide, due=due or None)
             session.add(item)
-            session.get(ReadingList, list_id).updated_at = utcnow()
         return item
 
     def remove_item(self, who: Principal, list_id: int, item_id: int) -> None:
@@ -214,8 +215,13 @@ class ReadingListService:
             if index is None:
                 raise NotFoundError(f"no item {item_id} in list {list_id}")
             other = index + step
-            if 0 <= other < len(items):
-                items[index].position, items[other].position = items[other].position, items[index].position
+            if 0 <= other < len(items):  # through a free place: each place holds one item at every moment
+                mine, theirs = items[index].position, items[other].position
+                items[index].position = -items[index].id
+                session.flush()
+                items[other].position = mine
+                session.flush()
+                items[index].position = theirs
 
     # --- assignment and progress ------------------------------------------------------------------------------
 
@@ -229,15 +235,13 @@ class ReadingListService:
             theirs = self.accounts.principal(user)
             if not who.is_admin and not any(who.manages(path) for _, _, path in theirs.units):
                 raise PermissionDenied(f"{user.login} is not in a unit you manage")
-        with self.sessions.begin() as session:
-            existing = {(a.unit_id, a.user_id) for a in session.scalars(
-                select(ReadingAssignment).where(ReadingAssignment.list_id == list_id))}
-            for unit_id in unit_ids:
-                if (unit_id, None) not in existing:
-                    session.add(ReadingAssignment(list_id=list_id, unit_id=unit_id, assigned_at=utcnow()))
+        with self.sessions.begin() as session:  # assigning twice (or twice at once) keeps one assignment
+            for unit_id in dict.fromkeys(unit_ids):
+                session.execute(insert_new(session, ReadingAssignment).values(
+                    list_id=list_id, unit_id=unit_id, assigned_at=utcnow()))
             for user in users:
-                if (None, user.id) not in existing:
-                    session.add(ReadingAssignment(list_id=list_id, user_id=user.id, assigned_at=utcnow()))
+                session.execute(insert_new(session, ReadingAssignment).values(
+                    list_id=list_id, user_id=user.id, assigned_at=utcnow()))
 
     def _item(self, who: Principal, item_id: int) -> ReadingItem:
         with self.sessions() as session:

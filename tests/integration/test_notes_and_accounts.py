@@ -450,3 +450,58 @@ def test_reading_list_items_follow_a_revised_document(backend_settings, tmp_path
     assert "原文已不在文库中" not in "".join(sources) and "未能找到" in sources[1]
     assert "遇节假日顺延" in pack.items[0].passages[0][1]
     store.engine.dispose()
+
+
+def test_the_database_refuses_duplicate_units_assignments_and_places(backend_settings, tmp_path) -> None:
+    """Fails before: the same unit added at once twice, a list assigned at once twice, and items added at once
+    to one list made duplicates (each was a read, then a write); the unique indexes of migration 0005 and one
+    conditional insert each now hold it, here with 8 requests at a time."""
+    import threading
+
+    from study_hub.accounts import AccountError
+    from study_hub.study.reading_lists import ReadingListService
+
+    store = open_store(backend_settings)
+    accounts = AccountService(store)
+    build_units(accounts)
+    source = tmp_path / "in" / "study-rules.txt"
+    source.parent.mkdir()
+    source.write_text(ORIGINAL, encoding="utf-8")
+    assert ingest_paths([source], store, backend_settings).ok
+    organiser = accounts.principal(accounts.add_user("dup", "组织员", PASSWORD, "organiser", [A1]))
+    lists = ReadingListService(store, accounts)
+    reading = lists.create(organiser, "并发测试")
+    branch = accounts.unit_by_path(A1).id
+
+    def at_once(action, times: int = 8) -> list:
+        start, outcomes = threading.Barrier(times), []
+
+        def run():
+            start.wait()
+            try:
+                outcomes.append(action())
+            except AccountError as error:
+                outcomes.append(error)
+
+        threads = [threading.Thread(target=run) for _ in range(times)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    added = at_once(lambda: accounts.add_unit("学习小组", "group", A1))
+    assert sum(not isinstance(o, AccountError) for o in added) == 1
+    at_once(lambda: lists.assign(organiser, reading.id, [branch]))
+    at_once(lambda: lists.add_item(organiser, reading.id, "document", document_id="study-rules"))
+    with store.sessions() as session:
+        from study_hub.store.models import ReadingAssignment, ReadingItem, Unit
+
+        assert session.query(Unit).filter_by(name="学习小组").count() == 1
+        assert session.query(ReadingAssignment).filter_by(list_id=reading.id).count() == 1
+        positions = sorted(i.position for i in session.query(ReadingItem).filter_by(list_id=reading.id))
+    assert positions == list(range(1, 9))
+    items = lists.get(organiser, reading.id).items
+    lists.move_item(organiser, reading.id, items[0].id, +1)  # a swap passes through a free place
+    assert [i.id for i in lists.get(organiser, reading.id).items][:2] == [items[1].id, items[0].id]
+    store.engine.dispose()
