@@ -260,16 +260,22 @@ ORIGINAL = """示范社区学习制度
 """
 
 
-def test_notes_reanchor_after_a_document_edit(backend_settings, tmp_path) -> None:
+def study_rules_home(backend_settings, tmp_path):
+    """A store with the unit tree and the study-rules document ingested from ``source`` (edit it, ingest again)."""
     store = open_store(backend_settings)
     accounts = AccountService(store)
     build_units(accounts)
-    author = accounts.principal(accounts.add_user("writer", "作者", PASSWORD, "member", [A1]))
-    notes = NoteService(store, accounts)
     source = tmp_path / "in" / "study-rules.txt"
     source.parent.mkdir()
     source.write_text(ORIGINAL, encoding="utf-8")
     assert ingest_paths([source], store, backend_settings).ok
+    return store, accounts, source
+
+
+def test_notes_reanchor_after_a_document_edit(backend_settings, tmp_path) -> None:
+    store, accounts, source = study_rules_home(backend_settings, tmp_path)
+    author = accounts.principal(accounts.add_user("writer", "作者", PASSWORD, "member", [A1]))
+    notes = NoteService(store, accounts)
     passages = store.get_document("study-rules").passages
 
     def note_on(words: str):
@@ -374,15 +380,9 @@ def test_a_crash_while_notes_move_leaves_the_old_document_and_the_next_ingest_re
     crash between the two left notes pointing at deleted passages, and the next ingest said "unchanged"."""
     from study_hub import pipeline
 
-    store = open_store(backend_settings)
-    accounts = AccountService(store)
-    build_units(accounts)
+    store, accounts, source = study_rules_home(backend_settings, tmp_path)
     author = accounts.principal(accounts.add_user("crasher", "作者", PASSWORD, "member", [A1]))
     notes = NoteService(store, accounts)
-    source = tmp_path / "in" / "study-rules.txt"
-    source.parent.mkdir()
-    source.write_text(ORIGINAL, encoding="utf-8")
-    assert ingest_paths([source], store, backend_settings).ok
     passage = next(p for p in store.get_document("study-rules").passages if "由支部书记领学原文" in p.text)
     start = passage.text.index("由支部书记领学原文")
     note = notes.create(author, passage.id, start, start + 9, body="领学")
@@ -412,14 +412,8 @@ def test_reading_list_items_follow_a_revised_document(backend_settings, tmp_path
     from study_hub.study.reading_lists import ReadingListService
     from study_hub.study.study_pack import build_pack
 
-    store = open_store(backend_settings)
-    accounts = AccountService(store)
-    build_units(accounts)
+    store, accounts, source = study_rules_home(backend_settings, tmp_path)
     organiser = accounts.principal(accounts.add_user("lister", "组织员", PASSWORD, "organiser", [A1]))
-    source = tmp_path / "in" / "study-rules.txt"
-    source.parent.mkdir()
-    source.write_text(ORIGINAL, encoding="utf-8")
-    assert ingest_paths([source], store, backend_settings).ok
     passages = store.get_document("study-rules").passages
 
     def passage_with(words: str):
@@ -461,13 +455,7 @@ def test_the_database_refuses_duplicate_units_assignments_and_places(backend_set
     from study_hub.accounts import AccountError
     from study_hub.study.reading_lists import ReadingListService
 
-    store = open_store(backend_settings)
-    accounts = AccountService(store)
-    build_units(accounts)
-    source = tmp_path / "in" / "study-rules.txt"
-    source.parent.mkdir()
-    source.write_text(ORIGINAL, encoding="utf-8")
-    assert ingest_paths([source], store, backend_settings).ok
+    store, accounts, _ = study_rules_home(backend_settings, tmp_path)
     organiser = accounts.principal(accounts.add_user("dup", "组织员", PASSWORD, "organiser", [A1]))
     lists = ReadingListService(store, accounts)
     reading = lists.create(organiser, "并发测试")
