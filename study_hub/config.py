@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -53,8 +53,28 @@ class Settings(BaseSettings):
         default=DEVELOPMENT_SECRET,
         description="Signs the sign-in form's CSRF token; set a long random value in production.")
     session_hours: float = Field(default=12, gt=0, le=24 * 30, description="How long a sign-in lasts.")
+    time_zone: str = Field(default="Asia/Shanghai", description="Times are entered and shown in this zone (IANA "
+                                                                "name) and stored in UTC.")
     search_cache: int = Field(default=1024, ge=0, description="Search answers, related-passage lists and query "
                                                               "vectors kept per server process (0: none).")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self):
+        """The time zone people enter and read times in (``time_zone``)."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -83,10 +83,11 @@ def clean_tags(tags: list[str] | None) -> list[str]:
 
 
 class NoteService:
-    def __init__(self, store: DocumentStore, accounts: AccountService):
+    def __init__(self, store: DocumentStore, accounts: AccountService, zone: tzinfo = UTC):
         self.store = store
         self.sessions = store.sessions
         self.accounts = accounts
+        self.zone = zone  # exports say when, in the site's time zone
 
     # --- who sees what --------------------------------------------------------------------------------
 
@@ -213,7 +214,9 @@ class NoteService:
             raise NoteError("export format must be md or docx")
         citations = self._citations(notes)
         self.accounts.audit("notes_exported", who.id, f"user:{who.login}", {"format": fmt, "notes": len(notes)})
-        return _markdown(who, notes, citations).encode("utf-8") if fmt == "md" else _docx(who, notes, citations)
+        made = utcnow().astimezone(self.zone)
+        return _markdown(who, notes, citations, made).encode("utf-8") if fmt == "md" else \
+            _docx(who, notes, citations, made)
 
     def _citations(self, notes: list[NoteView]) -> dict[int, str]:
         with self.sessions() as session:
@@ -285,8 +288,8 @@ def _locate(note: Note, passages: list[PassageRow], by_id: dict[str, PassageRow]
     return None
 
 
-def _markdown(who: Principal, notes: list[NoteView], citations: dict[int, str]) -> str:
-    lines = [f"# 学习笔记 · {who.display_name}", "", f"导出时间：{utcnow():%Y-%m-%d %H:%M} UTC，共 {len(notes)} 条", ""]
+def _markdown(who: Principal, notes: list[NoteView], citations: dict[int, str], made: datetime) -> str:
+    lines = [f"# 学习笔记 · {who.display_name}", "", f"导出时间：{made:%Y-%m-%d %H:%M %Z}，共 {len(notes)} 条", ""]
     for note in notes:
         lines += [f"## {note.document_title or note.document_id}", ""]
         lines += [f"> {line}" for line in note.quote.splitlines() or [""]]
@@ -300,13 +303,13 @@ def _markdown(who: Principal, notes: list[NoteView], citations: dict[int, str]) 
     return "\n".join(lines)
 
 
-def _docx(who: Principal, notes: list[NoteView], citations: dict[int, str]) -> bytes:
+def _docx(who: Principal, notes: list[NoteView], citations: dict[int, str], made: datetime) -> bytes:
     from docx import Document as Docx
     from docx.shared import Pt
 
     out = Docx()
     out.add_heading(f"学习笔记 · {who.display_name}", level=1)
-    out.add_paragraph(f"导出时间：{utcnow():%Y-%m-%d %H:%M} UTC，共 {len(notes)} 条")
+    out.add_paragraph(f"导出时间：{made:%Y-%m-%d %H:%M %Z}，共 {len(notes)} 条")
     for note in notes:
         out.add_heading(note.document_title or note.document_id, level=2)
         quote = out.add_paragraph(style="Intense Quote")

@@ -22,7 +22,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import delete, func, select, update
 
@@ -116,10 +116,12 @@ class Statistics:
 
 
 class SessionService:
-    def __init__(self, store: DocumentStore, accounts: AccountService, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: DocumentStore, accounts: AccountService, clock: Callable[[], datetime] = utcnow,
+                 zone: tzinfo = UTC):
         self.sessions = store.sessions
         self.accounts = accounts
         self.clock = clock
+        self.zone = zone  # times in messages are in the zone people read (stored: UTC)
 
     # --- who ---------------------------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class SessionService:
             raise SessionError(f"a session is one of {', '.join(SESSION_KINDS)}")
         if not title.strip():
             raise SessionError("a session needs a title")
-        starts_at, ends_at = aware(starts_at), aware(ends_at)
+        starts_at, ends_at = aware(starts_at).astimezone(UTC), aware(ends_at).astimezone(UTC)  # stored in UTC
         if ends_at <= starts_at:
             raise SessionError("a session must end after it starts")
         with self.sessions() as session:
@@ -239,7 +241,8 @@ class SessionService:
         now = self.clock()
         opens, closes = aware(study.starts_at) - OPENS_BEFORE, aware(study.ends_at)
         if study.closed_at is not None or not opens <= now <= closes:
-            raise SessionError(f"check-in is open from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} (UTC)")
+            opens, closes = opens.astimezone(self.zone), closes.astimezone(self.zone)
+            raise SessionError(f"check-in is open from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M}")
         if not token and not code.strip():
             raise SessionError("scan the QR code or type the short code shown on the screen")
         attempt = self._record_attempt(session_id, who.id, now)
@@ -455,11 +458,12 @@ PERSON_COLUMNS = ("账号", "姓名", "组织", "应到", "实到", "迟到", "�
 UNIT_COLUMNS = ("组织", "应到人次", "实到", "迟到", "请假", "缺席", "补学", "出席率%")
 
 
-def tables(stats: Statistics) -> dict[str, tuple[tuple[str, ...], list[list]]]:
-    """The three statistics tables as (header, rows), the same figures the page shows."""
+def tables(stats: Statistics, zone: tzinfo = UTC) -> dict[str, tuple[tuple[str, ...], list[list]]]:
+    """The three statistics tables as (header, rows), the same figures the page shows (times in ``zone``)."""
     return {
         "sessions": (SESSION_COLUMNS, [
-            [s.title, SESSION_KINDS.get(s.kind, s.kind), f"{s.starts_at:%Y-%m-%d %H:%M}", s.expected, s.attended,
+            [s.title, SESSION_KINDS.get(s.kind, s.kind), f"{aware(s.starts_at).astimezone(zone):%Y-%m-%d %H:%M}",
+             s.expected, s.attended,
              s.late, s.excused, s.absent, s.made_up, s.pending] for s in stats.sessions]),
         "members": (PERSON_COLUMNS, [
             [p.login, p.display_name, "、".join(p.units), p.expected, p.attended, p.late, p.excused, p.absent,
@@ -481,11 +485,11 @@ def spreadsheet_text(value):
     return value
 
 
-def to_csv(stats: Statistics, table: str) -> bytes:
+def to_csv(stats: Statistics, table: str, zone: tzinfo = UTC) -> bytes:
     import csv
     import io
 
-    header, rows = tables(stats)[table]
+    header, rows = tables(stats, zone)[table]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -493,7 +497,7 @@ def to_csv(stats: Statistics, table: str) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
-def to_xlsx(stats: Statistics) -> bytes:
+def to_xlsx(stats: Statistics, zone: tzinfo = UTC) -> bytes:
     import io
 
     from openpyxl import Workbook
@@ -501,7 +505,7 @@ def to_xlsx(stats: Statistics) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for name, title in (("sessions", "会议"), ("members", "党员"), ("units", "组织")):
-        header, rows = tables(stats)[name]
+        header, rows = tables(stats, zone)[name]
         sheet = book.create_sheet(title)
         sheet.append(list(header))
         for row in rows:

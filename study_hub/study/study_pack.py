@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from study_hub.domain import citation
 from study_hub.store.models import utcnow
@@ -33,9 +34,10 @@ class Pack:
     description: str
     items: list[PackItem]
     reader: str | None = None  # whose notes are included
+    made_on: str = ""  # the day it was made, in the site's time zone (年月日)
 
 
-def build_pack(service, who, list_id: int, with_notes: bool = False, notes_service=None) -> Pack:
+def build_pack(service, who, list_id: int, with_notes: bool = False, notes_service=None, zone=UTC) -> Pack:
     """Gather a list's items and their text (and ``who``'s own notes) for export."""
     reading_list = service.get(who, list_id)
     unit = None
@@ -60,7 +62,8 @@ def build_pack(service, who, list_id: int, with_notes: bool = False, notes_servi
             passages = [(citation(d, p.heading_path), p.text) for p, d in rows]
         notes = [(n.quote, n.body) for n in mine if n.passage_id in passage_ids]
         items.append(PackItem(number, item.title, item.guide, item.due, source, passages, notes))
-    return Pack(reading_list.title, unit, reading_list.description, items, who.display_name if with_notes else None)
+    return Pack(reading_list.title, unit, reading_list.description, items, who.display_name if with_notes else None,
+                f"{utcnow().astimezone(zone):%Y年%m月%d日}")
 
 
 def to_docx(pack: Pack) -> bytes:
@@ -75,7 +78,7 @@ def to_docx(pack: Pack) -> bytes:
     run.font.size = Pt(28)
     run.bold = True
     out.add_heading(pack.title, level=0).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for line in (pack.unit, f"{utcnow():%Y年%m月%d日}", pack.description,
+    for line in (pack.unit, pack.made_on, pack.description,
                  f"附：{pack.reader}的学习笔记" if pack.reader else None):
         if line:
             out.add_paragraph(line).alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -132,7 +135,7 @@ def to_pdf(pack: Pack) -> bytes:
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     story = [Spacer(1, 60 * mm), para("学习材料汇编", cover), Spacer(1, 10 * mm), para(pack.title, title)]
-    for line in (pack.unit, f"{utcnow():%Y年%m月%d日}", pack.description,
+    for line in (pack.unit, pack.made_on, pack.description,
                  f"附：{pack.reader}的学习笔记" if pack.reader else None):
         if line:
             story += [Spacer(1, 4 * mm), para(line, ParagraphStyle("c", parent=small, alignment=1, fontSize=11))]

@@ -88,9 +88,9 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     accounts = AccountService(store, settings.session_hours)
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
     context = AppContext(settings=settings, store=store, search=search, encoder=encoder, accounts=accounts,
-                         notes=NoteService(store, accounts),
+                         notes=NoteService(store, accounts, zone=settings.zone),
                          reading_lists=ReadingListService(store, accounts, search),
-                         study_sessions=SessionService(store, accounts))
+                         study_sessions=SessionService(store, accounts, zone=settings.zone))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")

@@ -134,7 +134,8 @@ def progress(ctx: Ctx, who: CurrentUser, list_id: Id) -> schemas.Progress:
             response_class=Response, responses={200: {"content": {schemas.DOCX: {}, "application/pdf": {}}}})
 def export(ctx: Ctx, who: CurrentUser, list_id: Id, format: Literal["docx", "pdf"] = "docx",
            notes: Annotated[bool, Query(description="Include your own notes on the items.")] = False) -> Response:
-    pack = build_pack(ctx.reading_lists, who, list_id, with_notes=notes, notes_service=ctx.notes)
+    pack = build_pack(ctx.reading_lists, who, list_id, with_notes=notes, notes_service=ctx.notes,
+                      zone=ctx.settings.zone)
     data = to_docx(pack) if format == "docx" else to_pdf(pack)
     ctx.accounts.audit("study_pack_exported", who.id, f"reading_list:{list_id}", {"format": format})
     return Response(data, media_type=schemas.DOCX if format == "docx" else "application/pdf",

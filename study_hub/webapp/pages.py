@@ -7,7 +7,7 @@ Query strings are read leniently here: a bad value shows the page with a message
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -42,11 +42,22 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     response = templates.TemplateResponse(request, template, {
         "t": translator(language), "lang": language, "levels": LEVELS, "kinds": KINDS,
         "user": found[0] if found else None, "csrf_token": found[1] if found else "",
-        "other_language_url": _with_params(request, lang="en" if language == "zh" else "zh"), **values,
+        "other_language_url": _with_params(request, lang="en" if language == "zh" else "zh"),
+        "local": _local_formatter(request.app.state.context.settings.zone),
+        "time_zone": request.app.state.context.settings.time_zone, **values,
     }, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie("lang", language, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return response
+
+
+def _local_formatter(zone):
+    """For templates: ``local(moment, "%Y-%m-%d %H:%M")`` shows a stored (UTC) time in the site's zone."""
+    def local(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if moment is None:
+            return ""
+        return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(zone).strftime(pattern)
+    return local
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

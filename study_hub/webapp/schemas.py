@@ -315,7 +315,8 @@ class SessionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     kind: Literal["branch_meeting", "committee", "group_meeting", "party_lecture", "central_group", "thematic",
                   "scheduling"]
-    starts_at: IsoDateTime
+    starts_at: IsoDateTime = Field(description="ISO 8601, e.g. 2026-12-01T14:30:00+08:00; without an offset, the "
+                                               "site's time zone (STUDY_HUB_TIME_ZONE).")
     ends_at: IsoDateTime
     place: str = Field(default="", max_length=500)
     online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://\S+)$",

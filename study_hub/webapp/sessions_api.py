@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from study_hub.store.models import aware
 from study_hub.study.sessions import SESSION_KINDS, Statistics, to_csv, to_xlsx
 from study_hub.webapp import schemas
 from study_hub.webapp.auth import CurrentUser
@@ -33,13 +34,15 @@ def session_out(ctx: AppContext, who, session_id: int) -> schemas.SessionOut:
     records = ctx.study_sessions.records(who, study)
     return schemas.SessionOut(
         id=study.id, title=study.title, kind=study.kind, kind_name=SESSION_KINDS.get(study.kind, study.kind),
-        starts_at=study.starts_at, ends_at=study.ends_at, place=study.place, online_link=study.online_link,
+        starts_at=aware(study.starts_at), ends_at=aware(study.ends_at), place=study.place,
+        online_link=study.online_link,
         host_unit_id=study.host_unit_id, reading_list_id=study.reading_list_id, agenda=study.agenda,
         minutes=study.minutes, closed=study.closed_at is not None,
         manageable=ctx.study_sessions.can_manage(who, study),
         attendance=[schemas.AttendanceOut(
             login=user.login, display_name=user.display_name, status=record.status if record else None,
-            checked_in_at=record.checked_in_at if record else None, method=record.method if record else "",
+            checked_in_at=aware(record.checked_in_at) if record and record.checked_in_at else None,
+            method=record.method if record else "",
             leave_reason=record.leave_reason if record else "",
             makeup_reflection=record.makeup_reflection if record else "",
             makeup_confirmed=bool(record and record.makeup_confirmed_at)) for user, record in records])
@@ -52,7 +55,11 @@ def sessions(ctx: Ctx, who: CurrentUser) -> list[schemas.SessionOut]:
 
 @router.post("", response_model=schemas.SessionOut, status_code=201, summary="Schedule a session (organisers)")
 def create(ctx: Ctx, who: CurrentUser, body: schemas.SessionIn) -> schemas.SessionOut:
-    study = ctx.study_sessions.create(who, **body.model_dump())
+    values = body.model_dump()
+    for name in ("starts_at", "ends_at"):  # a time without an offset is the site's local time, as in the form
+        if values[name].tzinfo is None:
+            values[name] = values[name].replace(tzinfo=ctx.settings.zone)
+    study = ctx.study_sessions.create(who, **values)
     return session_out(ctx, who, study.id)
 
 
@@ -127,11 +134,12 @@ def close(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
     return session_out(ctx, who, session_id)
 
 
-def period(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+def period(since: date | None, until: date | None, zone) -> tuple[datetime | None, datetime | None]:
+    """Whole local days (in ``zone``) from ``since`` to ``until``, as aware datetimes."""
     from datetime import UTC, timedelta
 
-    return (datetime.combine(since, time(), UTC) if since else None,
-            datetime.combine(until, time(), UTC) + timedelta(days=1) if until else None)
+    return (datetime.combine(since, time(), zone).astimezone(UTC) if since else None,
+            (datetime.combine(until, time(), zone) + timedelta(days=1)).astimezone(UTC) if until else None)
 
 
 def statistics_out(stats: Statistics) -> schemas.StatisticsOut:
@@ -148,7 +156,7 @@ def statistics_out(stats: Statistics) -> schemas.StatisticsOut:
                   summary="Attendance per session, member and unit over a period (sessions you organise)")
 def statistics(ctx: Ctx, who: CurrentUser, since: schemas.IsoDate | None = None,
                until: schemas.IsoDate | None = None) -> schemas.StatisticsOut:
-    return statistics_out(ctx.study_sessions.statistics(who, *period(since, until)))
+    return statistics_out(ctx.study_sessions.statistics(who, *period(since, until, ctx.settings.zone)))
 
 
 @stats_router.get("/export", summary="The statistics as CSV (one table) or XLSX (three sheets)",
@@ -157,10 +165,10 @@ def statistics(ctx: Ctx, who: CurrentUser, since: schemas.IsoDate | None = None,
 def export(ctx: Ctx, who: CurrentUser, format: Literal["csv", "xlsx"] = "xlsx",
            table: Annotated[Literal["sessions", "members", "units"], Query()] = "sessions",
            since: schemas.IsoDate | None = None, until: schemas.IsoDate | None = None) -> Response:
-    stats = ctx.study_sessions.statistics(who, *period(since, until))
+    stats = ctx.study_sessions.statistics(who, *period(since, until, ctx.settings.zone))
     ctx.accounts.audit("attendance_exported", who.id, "attendance", {"format": format})
     if format == "csv":
-        return Response(to_csv(stats, table), media_type="text/csv; charset=utf-8",
+        return Response(to_csv(stats, table, ctx.settings.zone), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="attendance-{table}.csv"'})
-    return Response(to_xlsx(stats), media_type=schemas.XLSX,
+    return Response(to_xlsx(stats, ctx.settings.zone), media_type=schemas.XLSX,
                     headers={"Content-Disposition": 'attachment; filename="attendance.xlsx"'})

@@ -37,6 +37,12 @@ def _attempt(request: Request, session_id: int, action) -> Response:
     return _back(request, session_id)
 
 
+def _local_time(value: str, zone) -> datetime:
+    """A datetime-local field ("2026-12-01T14:30") read in ``zone``; an explicit offset is kept."""
+    moment = datetime.fromisoformat(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+
+
 @router.get("/sessions", response_class=HTMLResponse)
 def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     shown = [session_out(ctx, who, s.id) for s in ctx.study_sessions.sessions_for(who)]
@@ -50,8 +56,9 @@ def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
 async def schedule(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     form = await request.form()
     try:
-        starts = datetime.fromisoformat(str(form.get("starts_at"))).replace(tzinfo=UTC)
-        ends = datetime.fromisoformat(str(form.get("ends_at"))).replace(tzinfo=UTC)
+        # The form's times are local (the site's time zone); stored in UTC.
+        starts = _local_time(str(form.get("starts_at")), ctx.settings.zone)
+        ends = _local_time(str(form.get("ends_at")), ctx.settings.zone)
         unit = str(form.get("host_unit_id") or "")
         reading = str(form.get("reading_list_id") or "")
         study = ctx.study_sessions.create(
@@ -145,7 +152,7 @@ def attendance_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
         until = date.fromisoformat(chosen["until"]) if chosen["until"] else None
     except ValueError:
         since = until = None
-    stats = ctx.study_sessions.statistics(who, *period(since, until))
+    stats = ctx.study_sessions.statistics(who, *period(since, until, ctx.settings.zone))
     export = urlencode({k: v for k, v in chosen.items() if v})
     return render(request, "attendance.html", stats=stats, tables=tables(stats), chosen=chosen, export=export,
                   kinds=SESSION_KINDS)

@@ -269,3 +269,31 @@ def test_organisers_act_only_on_their_members_and_never_on_themselves(district, 
     assert frozen.status_code == 400 and "confirmed" in frozen.json()["message"]
     again = call(boss, "post", f"/api/sessions/{scheduled['first']}/makeup/w5/confirm")
     assert again.status_code == 400  # confirmed once, by one organiser
+
+
+def test_times_are_entered_and_shown_in_the_sites_zone_and_stored_in_utc(district) -> None:
+    """Fails before: a branch in Taiyuan scheduling 14:30 in the form saw 06:30 (times were read and shown in UTC)."""
+    import re
+
+    boss = district["clients"]["zhuren"]
+    form = boss.get("/sessions").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    made = boss.post("/sessions", data={
+        "csrf_token": token, "title": "时区测试会", "kind": "thematic", "starts_at": "2027-04-01T14:30",
+        "ends_at": "2027-04-01T16:00", "host_unit_id": str(unit(district, OFFICE)),
+        "unit_id": str(unit(district, OFFICE))}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    sid = int(made.headers["location"].rsplit("/", 1)[1])
+    stored = ok(boss.get(f"/api/sessions/{sid}"))
+    assert datetime.fromisoformat(stored["starts_at"]) == datetime(2027, 4, 1, 6, 30, tzinfo=UTC)  # UTC, offset given
+    assert "2027-04-01 14:30–16:00" in boss.get(f"/sessions/{sid}").text
+    exported = boss.get("/api/attendance/export", params={"format": "csv", "table": "sessions",
+                                                          "since": "2027-04-01", "until": "2027-04-01"})
+    assert "2027-04-01 14:30" in exported.content.decode("utf-8-sig")
+    district["clock"].now = datetime(2027, 3, 31, 6, 30, tzinfo=UTC)
+    early = call(district["clients"]["w1"], "post", f"/api/sessions/{sid}/checkin", json={"code": "123456"})
+    assert "2027-04-01 14:00" in early.json()["message"]  # the check-in window in local time
+    naive = ok(call(boss, "post", "/api/sessions", json={
+        "title": "无时区的时间", "kind": "thematic", "starts_at": "2027-04-02T09:00", "ends_at": "2027-04-02T10:00",
+        "host_unit_id": unit(district, OFFICE)}), 201)
+    assert datetime.fromisoformat(naive["starts_at"]) == datetime(2027, 4, 2, 1, 0, tzinfo=UTC)
