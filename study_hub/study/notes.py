@@ -183,6 +183,15 @@ class NoteService:
         query = query.order_by(Note.created_at.desc(), Note.id.desc()).limit(limit).offset(offset)
         return self._query(who, query)
 
+    def my_documents_and_tags(self, who: Principal) -> tuple[list[tuple[str, str]], list[str]]:
+        """(document id, title) of the documents ``who`` wrote notes on, by title, and their tags: two queries."""
+        with self.sessions() as session:
+            documents = session.execute(select(Note.document_id, Document.title).distinct().join(
+                Document, Document.id == Note.document_id, isouter=True).where(Note.owner_id == who.id)).all()
+            tags = session.scalars(select(NoteTag.tag).distinct().join(Note, Note.id == NoteTag.note_id).where(
+                Note.owner_id == who.id).order_by(NoteTag.tag)).all()
+        return sorted(((d, title or d) for d, title in documents), key=lambda item: item[1]), list(tags)
+
     def _query(self, who: Principal, query) -> list[NoteView]:
         with self.sessions() as session:
             notes = list(session.scalars(query.where(self._visible(who))))

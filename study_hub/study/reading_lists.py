@@ -21,7 +21,7 @@ from sqlalchemy import delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from study_hub.accounts import AccountService, Principal
-from study_hub.accounts.policy import may_manage, visible_notes
+from study_hub.accounts.policy import manageable, may_manage, units_at_or_above, visible_notes
 from study_hub.domain import HEADING_SEPARATOR, LEVELS
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.search.query import QueryError, parse_query
@@ -98,15 +98,17 @@ class ReadingListService:
         with self.sessions() as session:
             return may_manage(who, session, reading_list.owner_id, reading_list.unit_id)
 
+    @staticmethod
+    def _assigned(who: Principal):
+        """A subquery of the ids of the lists assigned to ``who``: directly, or to one of their units or above."""
+        above = units_at_or_above(who)
+        return select(ReadingAssignment.list_id).where(or_(
+            ReadingAssignment.user_id == who.id, ReadingAssignment.unit_id.in_(above) if above else false()))
+
     def _assigned_ids(self, who: Principal) -> set[int]:
-        """Ids of the lists assigned to ``who``: directly, or to one of their units or a unit above it."""
-        above: set[int] = set()
-        for _, _, path in who.units:
-            above |= {int(part) for part in path.strip("/").split("/")}
+        """Ids of the lists assigned to ``who``."""
         with self.sessions() as session:
-            return set(session.scalars(select(ReadingAssignment.list_id).where(or_(
-                ReadingAssignment.user_id == who.id,
-                ReadingAssignment.unit_id.in_(above) if above else false()))))
+            return set(session.scalars(self._assigned(who)))
 
     def get(self, who: Principal, list_id: int) -> ReadingList:
         with self.sessions() as session:
@@ -140,12 +142,22 @@ class ReadingListService:
         return reading_list
 
     def lists_for(self, who: Principal) -> tuple[list[ReadingList], list[ReadingList]]:
-        """(lists assigned to ``who``, lists ``who`` manages)."""
-        assigned = self._assigned_ids(who)
+        """(lists assigned to ``who``, lists ``who`` manages), newest first: two queries."""
+        newest = (ReadingList.created_at.desc(), ReadingList.id.desc())
         with self.sessions() as session:
-            everything = list(session.scalars(select(ReadingList).order_by(ReadingList.created_at.desc())))
-        return ([r for r in everything if r.id in assigned],
-                [r for r in everything if self.can_manage(who, r)])
+            assigned = list(session.scalars(select(ReadingList).where(
+                ReadingList.id.in_(self._assigned(who))).order_by(*newest)))
+            managed = list(session.scalars(select(ReadingList).where(
+                manageable(who, ReadingList.owner_id, ReadingList.unit_id)).order_by(*newest)))
+        return assigned, managed
+
+    def studied_counts(self, who: Principal, list_ids) -> dict[int, int]:
+        """Per list, how many of its items ``who`` marked studied (one query)."""
+        with self.sessions() as session:
+            return dict(session.execute(select(ReadingItem.list_id, func.count()).join(
+                ItemProgress, ItemProgress.item_id == ReadingItem.id).where(
+                ItemProgress.user_id == who.id, ItemProgress.studied_at.is_not(None),
+                ReadingItem.list_id.in_(list(list_ids))).group_by(ReadingItem.list_id)).all())
 
     def delete(self, who: Principal, list_id: int) -> None:
         self._managed(who, list_id)

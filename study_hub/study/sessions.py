@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, false, func, or_, select, update
 
 from study_hub.accounts import AccountService, Principal
-from study_hub.accounts.policy import may_manage
+from study_hub.accounts.policy import manageable, may_manage, units_at_or_above
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.store import DocumentStore
 from study_hub.store.db import insert_new
@@ -161,9 +161,32 @@ class SessionService:
         return study
 
     def sessions_for(self, who: Principal) -> list[StudySession]:
+        """The sessions ``who`` manages or is expected at, newest first: one query."""
+        above = units_at_or_above(who)
+        invited = select(SessionInvitee.session_id).where(or_(
+            SessionInvitee.user_id == who.id, SessionInvitee.unit_id.in_(above) if above else false()))
         with self.sessions() as session:
-            everything = list(session.scalars(select(StudySession).order_by(StudySession.starts_at.desc())))
-        return [s for s in everything if self.can_manage(who, s) or any(u.id == who.id for u in self.expected(s.id))]
+            return list(session.scalars(select(StudySession).where(or_(
+                manageable(who, StudySession.created_by, StudySession.host_unit_id),
+                StudySession.id.in_(invited))).order_by(StudySession.starts_at.desc())))
+
+    def overview(self, who: Principal) -> list[tuple[StudySession, Attendance | None]]:
+        """``who``'s sessions with their own record, for the sessions page: a fixed number of queries (closing a
+        session that has ended since anyone last looked is the one write, once per session)."""
+        found = self.sessions_for(who)
+        ended = [s for s in found if s.closed_at is None and aware(s.ends_at) < self.clock()]
+        for study in ended:
+            self._close(study)
+        if ended:
+            found = self.sessions_for(who)
+        mine = self.my_records(who, [s.id for s in found])
+        return [(study, mine.get(study.id)) for study in found]
+
+    def my_records(self, who: Principal, session_ids) -> dict[int, Attendance]:
+        """``who``'s own attendance records in these sessions (one query)."""
+        with self.sessions() as session:
+            return {r.session_id: r for r in session.scalars(select(Attendance).where(
+                Attendance.user_id == who.id, Attendance.session_id.in_(list(session_ids))))}
 
     # --- scheduling ---------------------------------------------------------------------------------------
 

@@ -25,8 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/lists", response_class=HTMLResponse)
 def lists_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     assigned, managed = ctx.reading_lists.lists_for(who)
-    progress = {r.id: sum(1 for p in ctx.reading_lists.my_progress(who, r.id).values() if p.studied_at)
-                for r in assigned}
+    progress = ctx.reading_lists.studied_counts(who, [r.id for r in assigned])
     units = ctx.accounts.managed_units(who)
     return render(request, "lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
                   can_build=who.role in ("admin", "organiser"))

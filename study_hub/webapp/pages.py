@@ -169,10 +169,7 @@ def notes_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
                            text=chosen["q"] or None, **dates, limit=500)
     if shared:
         notes = [n for n in notes if not n.editable]
-    everything = ctx.notes.list(who, mine_only=True, limit=10_000)
-    documents = sorted({(n.document_id, n.document_title or n.document_id) for n in everything},
-                       key=lambda item: item[1])
-    tags = sorted({t for n in everything for t in n.tags})
+    documents, tags = ctx.notes.my_documents_and_tags(who)  # for the filters: two queries, not every note
     export = urlencode({k: v for k, v in chosen.items() if v})
     return render(request, "notes.html", notes=notes, chosen=chosen, documents=documents, tags=tags,
                   export_query=export, error=error, shared=shared, status=400 if error else 200)

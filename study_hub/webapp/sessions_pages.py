@@ -45,7 +45,10 @@ def _local_time(value: str, zone) -> datetime:
 
 @router.get("/sessions", response_class=HTMLResponse)
 def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
-    shown = [session_out(ctx, who, s.id) for s in ctx.study_sessions.sessions_for(who)]
+    shown = [{"id": study.id, "title": study.title, "kind_name": SESSION_KINDS.get(study.kind, study.kind),
+              "starts_at": study.starts_at, "place": study.place, "closed": study.closed_at is not None,
+              "my_status": mine.status if mine else None}
+             for study, mine in ctx.study_sessions.overview(who)]
     units = ctx.accounts.managed_units(who)
     lists = ctx.reading_lists.lists_for(who)[1]
     return render(request, "sessions.html", sessions=shown, units=units, lists=lists, kinds=SESSION_KINDS,
