@@ -18,6 +18,16 @@ from study_hub.accounts.service import AccountService, Principal
 from study_hub.store.models import Note, Unit
 
 
+def may_organise(who: Principal) -> bool:
+    """Scheduling sessions and building reading lists: organisers and administrators."""
+    return who.role in ("admin", "organiser")
+
+
+def may_add_documents(who: Principal) -> bool:
+    """Adding documents to the library (uploads): administrators."""
+    return who.is_admin
+
+
 def may_manage(who: Principal, session: Session, owner_id: int | None, unit_id: int | None) -> bool:
     """An item created by ``owner_id`` for the unit ``unit_id`` (either may be None)."""
     if who.is_admin or (owner_id is not None and owner_id == who.id):

@@ -21,7 +21,7 @@ from sqlalchemy import delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from study_hub.accounts import AccountService, Principal
-from study_hub.accounts.policy import manageable, may_manage, units_at_or_above, visible_notes
+from study_hub.accounts.policy import manageable, may_manage, may_organise, units_at_or_above, visible_notes
 from study_hub.domain import HEADING_SEPARATOR, LEVELS
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.search.query import QueryError, parse_query
@@ -126,7 +126,7 @@ class ReadingListService:
     # --- lists ---------------------------------------------------------------------------------------------
 
     def create(self, who: Principal, title: str, description: str = "", unit_id: int | None = None) -> ReadingList:
-        if who.role not in ("admin", "organiser"):
+        if not may_organise(who):
             raise PermissionDenied("only organisers and admins build reading lists")
         if not title.strip() or len(title) > 200:
             raise ReadingListError("a reading list needs a title of at most 200 characters")
@@ -239,14 +239,13 @@ class ReadingListService:
 
     def assign(self, who: Principal, list_id: int, unit_ids: list[int] = (), logins: list[str] = ()) -> None:
         self._managed(who, list_id)
-        users = [self.accounts.get_user(login) for login in logins]
         for unit_id in unit_ids:
             if not who.manages(self._unit_path(unit_id)):
                 raise PermissionDenied(f"unit {unit_id} is not one you manage")
-        for user in users:
-            theirs = self.accounts.principal(user)
-            if not who.is_admin and not any(who.manages(path) for _, _, path in theirs.units):
-                raise PermissionDenied(f"{user.login} is not in a unit you manage")
+        found = self.accounts.managed_members(who, logins)
+        if unknown := sorted(set(logins) - set(found)):  # unknown and foreign logins alike: no probing
+            raise NotFoundError(f"not members of a unit you manage: {', '.join(unknown)}")
+        users = list(found.values())
         with self.sessions.begin() as session:  # assigning twice (or twice at once) keeps one assignment
             for unit_id in dict.fromkeys(unit_ids):
                 session.execute(insert_new(session, ReadingAssignment).values(

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from sqlalchemy import delete, false, func, or_, select, update
 
 from study_hub.accounts import AccountService, Principal
-from study_hub.accounts.policy import manageable, may_manage, units_at_or_above
+from study_hub.accounts.policy import manageable, may_manage, may_organise, units_at_or_above
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.store import DocumentStore
 from study_hub.store.db import insert_new
@@ -194,7 +194,7 @@ class SessionService:
                host_unit_id: int | None, place: str = "", online_link: str = "", agenda: str = "",
                reading_list_id: int | None = None, unit_ids: list[int] = (), logins: list[str] = ()
                ) -> StudySession:
-        if who.role not in ("admin", "organiser"):
+        if not may_organise(who):
             raise PermissionDenied("only organisers and admins schedule study sessions")
         if kind not in SESSION_KINDS:
             raise SessionError(f"a session is one of {', '.join(SESSION_KINDS)}")

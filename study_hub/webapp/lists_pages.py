@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from study_hub.accounts.policy import may_organise
 from study_hub.domain import document_url, passage_url
 from study_hub.errors import StudyHubError
 from study_hub.webapp.auth import FORM_POST, CurrentUser, safe_next
@@ -28,7 +29,7 @@ def lists_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     progress = ctx.reading_lists.studied_counts(who, [r.id for r in assigned])
     units = ctx.accounts.managed_units(who)
     return render(request, "lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
-                  can_build=who.role in ("admin", "organiser"))
+                  can_build=may_organise(who))
 
 
 @router.post("/lists", dependencies=FORM_POST)

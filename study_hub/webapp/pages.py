@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from study_hub.accounts.policy import may_organise
 from study_hub.config import REPO_ROOT
 from study_hub.domain import KINDS, LEVELS, citation, document_url, passage_url
 from study_hub.search.query import QueryError
@@ -79,7 +80,7 @@ def _page_number(value: str | None) -> int:
 
 def _my_lists(ctx, who) -> list:
     """The lists an organiser can add to from search results and the reader."""
-    return ctx.reading_lists.lists_for(who)[1] if who and who.role in ("admin", "organiser") else []
+    return ctx.reading_lists.lists_for(who)[1] if who and may_organise(who) else []
 
 
 @router.get("/", response_class=HTMLResponse)

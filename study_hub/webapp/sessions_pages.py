@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from study_hub.accounts.policy import may_organise
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.study.sessions import SESSION_KINDS, tables
 from study_hub.webapp.auth import FORM_POST, CurrentUser
@@ -52,7 +53,7 @@ def sessions_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     units = ctx.accounts.managed_units(who)
     lists = ctx.reading_lists.lists_for(who)[1]
     return render(request, "sessions.html", sessions=shown, units=units, lists=lists, kinds=SESSION_KINDS,
-                  can_schedule=who.role in ("admin", "organiser"), error=message(request))
+                  can_schedule=may_organise(who), error=message(request))
 
 
 @router.post("/sessions", dependencies=FORM_POST)

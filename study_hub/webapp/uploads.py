@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from study_hub.accounts.policy import may_add_documents
 from study_hub.domain import DocumentMeta, document_url
 from study_hub.errors import IngestError, MetadataError, PermissionDenied
 from study_hub.index.builder import update_indexes
@@ -142,7 +143,7 @@ def refresh_index(ctx: AppContext) -> None:
 
 
 def _accept(ctx: AppContext, who, upload: UploadFile, meta: DocumentMeta) -> UploadResult:
-    if not who.is_admin:
+    if not may_add_documents(who):
         raise PermissionDenied("only administrators add documents to the library")
     result = ingest_upload(upload.filename or "", upload.file, ctx.store, ctx.settings, meta)
     ctx.accounts.audit("document uploaded", who.id, result.doc_id,
