@@ -45,7 +45,7 @@ test: install browser
 	STUDY_HUB_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not slow and not sqlite_only" \
 	  tests/integration tests/faults tests/e2e tests/eval
 
-## The slow tests too (retrieval floors that encode the whole shared corpus).
+## Every test, including any marked slow (none are now: the retrieval floors run in `make test`).
 test-slow: install browser
 	$(BIN)/python -m pytest -m "slow or not slow"
 
