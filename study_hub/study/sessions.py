@@ -67,7 +67,8 @@ def _check_link(link: str) -> None:
     """An online meeting link is a web address (http/https), never javascript: or data:."""
     from urllib.parse import urlsplit
 
-    if link and (urlsplit(link.strip()).scheme.lower() not in ("http", "https") or not urlsplit(link.strip()).netloc):
+    parts = urlsplit(link.strip())
+    if link and (parts.scheme.lower() not in ("http", "https") or not parts.netloc):
         raise SessionError("the online link must be a web address starting with https:// or http://")
 
 
