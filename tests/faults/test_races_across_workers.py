@@ -1,0 +1,102 @@
+"""The promises of issue 15 across two worker processes of a real server, not only across threads of one.
+
+A sign-in limit, a once-per-member check-in and a wrong-code limit are held by the database (a row written
+before the attempt is judged, one conditional insert), so which process answers must not matter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+from support import csrf_of, sign_in
+from test_server_killed import start, writer_home
+
+from study_hub.accounts import AccountService
+from study_hub.config import Settings
+from study_hub.index.builder import update_indexes
+from study_hub.store import open_store
+from study_hub.store.models import utcnow
+from study_hub.study.sessions import SessionService
+
+pytestmark = pytest.mark.sqlite_only  # the server's two processes share the home's SQLite file
+PASSWORD = "a-long-password"
+MEMBERS = 16
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A two-worker server; a branch of 16 members with a session starting in ten minutes."""
+    home, _ = writer_home(tmp_path_factory.mktemp("races"))
+    settings = Settings(home=home, semantic=False)
+    store = open_store(settings)
+    update_indexes(store, settings.indexes_dir)
+    accounts = AccountService(store)
+    accounts.add_unit("区委", "district_committee")
+    accounts.add_unit("支部", "branch", "区委")
+    accounts.add_user("organiser", "组织员", PASSWORD, "organiser", ["区委"])
+    for n in range(MEMBERS):
+        accounts.add_user(f"member{n}", f"党员{n}", PASSWORD, "member", ["区委/支部"])
+    organiser = accounts.principal(accounts.get_user("organiser"))
+    start_at = utcnow() + timedelta(minutes=10)
+    study = SessionService(store, accounts).create(
+        organiser, title="两个进程的学习会", kind="thematic", starts_at=start_at,
+        ends_at=start_at + timedelta(hours=1), host_unit_id=accounts.unit_by_path("区委").id,
+        unit_ids=[accounts.unit_by_path("区委/支部").id])
+    store.engine.dispose()
+    server, url = start(home, workers=2)
+    yield {"home": home, "url": url, "session": study.id}
+    server.terminate()
+    server.wait(30)
+
+
+def client_of(url: str, login: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=url, timeout=30)
+    sign_in(client, login, PASSWORD)
+    return client, csrf_of(client)
+
+
+def rows(home, sql: str, *args) -> list[tuple]:
+    database = sqlite3.connect(home / "study_hub.sqlite3")
+    try:
+        return database.execute(sql, args).fetchall()
+    finally:
+        database.close()
+
+
+def test_parallel_wrong_passwords_across_processes_get_at_most_the_limit(served) -> None:
+    start = threading.Barrier(8)
+
+    def guess(_):
+        client = httpx.Client(base_url=served["url"], timeout=30)
+        token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        start.wait()
+        client.post("/login", data={"login": "writer", "password": "wrong-password-9", "csrf_token": token})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(guess, range(8)))
+    outcomes = [action for (action,) in rows(served["home"], "SELECT action FROM audit_log WHERE subject = ? "
+                                                             "AND action LIKE 'login%'", "user:writer")]
+    assert len(outcomes) == 8 and outcomes.count("login_failed") <= 5 and "login_attempt" not in outcomes
+
+
+def test_members_check_in_once_whichever_process_answers(served) -> None:
+    sid, url = served["session"], served["url"]
+    organiser, organiser_csrf = client_of(url, "organiser")
+    members = [client_of(url, f"member{n}") for n in range(MEMBERS)]
+    code = organiser.post(f"/api/sessions/{sid}/checkin-code", headers={"X-CSRF-Token": organiser_csrf}).json()
+
+    def check_in(member):
+        client, csrf = member
+        return client.post(f"/api/sessions/{sid}/checkin", json={"code": code["code"]},
+                           headers={"X-CSRF-Token": csrf}).status_code
+
+    with ThreadPoolExecutor(8) as pool:  # every member twice, all at once
+        answers = list(pool.map(check_in, members + members))
+    assert answers == [200] * (2 * MEMBERS)
+    recorded = rows(served["home"], "SELECT user_id, status FROM attendance WHERE session_id = ?", sid)
+    assert len(recorded) == MEMBERS and {status for _, status in recorded} == {"present"}
