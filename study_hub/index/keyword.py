@@ -267,11 +267,16 @@ class WhooshKeywordIndex:
                 self._columns[name] = np.array(values, dtype=np.int64 if name == "year" else object)
             return self._columns[name]
 
-    def _docnums_of(self, passage_ids) -> np.ndarray:
+    def _docnum_map(self) -> dict[str, int]:
+        """passage id -> document number of every live passage (built once)."""
         if not self._docnum_of:
             ids = self._column("passage_id")
             self._docnum_of = {ids[d]: int(d) for d in np.flatnonzero(self._live)}
-        return np.fromiter((self._docnum_of[i] for i in passage_ids if i in self._docnum_of), dtype=np.int64)
+        return self._docnum_of
+
+    def _docnums_of(self, passage_ids) -> np.ndarray:
+        known = self._docnum_map()
+        return np.fromiter((known[i] for i in passage_ids if i in known), dtype=np.int64)
 
     def _mask_of(self, docnums: np.ndarray) -> np.ndarray:
         mask = np.zeros(self._size, dtype=bool)
@@ -288,7 +293,8 @@ class WhooshKeywordIndex:
         over the index is needed).
         """
         groups = list(groups)
-        docnums = np.fromiter((self._docnum_of_id(pid) for pid in passage_ids), dtype=np.int64)
+        known = self._docnum_map()
+        docnums = np.fromiter((known.get(pid, -1) for pid in passage_ids), dtype=np.int64)
         held = np.zeros((len(docnums), len(groups)), dtype=bool)
         in_title = np.zeros((len(docnums), len(groups)), dtype=bool)
         frequency = np.zeros(len(groups), dtype=np.int64)
@@ -325,11 +331,6 @@ class WhooshKeywordIndex:
             in_title = _members(titled, docnums)
             count = max(count, len(titled))
         return in_fields, in_title, count
-
-    def _docnum_of_id(self, passage_id: str) -> int:
-        if not self._docnum_of:
-            self._docnums_of(())
-        return self._docnum_of.get(passage_id, -1)
 
     def facets_for(self, passage_ids) -> dict[str, dict[str, int]]:
         """Facet counts over the given passages (for result sets that are not a keyword match set)."""

@@ -152,8 +152,8 @@ class _Codes:
     """A column of strings as integer codes, for fast membership tests."""
 
     def __init__(self, values: list[str]):
-        names, self.codes = np.unique(np.array(values, dtype=object), return_inverse=True)
-        self.code_of = {name: code for code, name in enumerate(names)}
+        self.names, self.codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+        self.code_of = {name: code for code, name in enumerate(self.names)}
 
     def isin(self, values) -> np.ndarray:
         wanted = [self.code_of[v] for v in values if v in self.code_of]
@@ -246,8 +246,7 @@ class SemanticIndex:
     def levels_of(self, rows: np.ndarray) -> list[str]:
         """The document level of each row ("" for -1, an unknown row)."""
         column = self._columns["level"]
-        names = {code: name for name, code in column.code_of.items()}
-        return [names[column.codes[row]] if row >= 0 else "" for row in rows.tolist()]
+        return [str(column.names[column.codes[row]]) if row >= 0 else "" for row in rows.tolist()]
 
     def rows(self, passage_ids: Iterable[str]) -> np.ndarray:
         """The row of each passage (-1 where the generation has no vector for it)."""

@@ -254,7 +254,8 @@ class ReadingListService:
                 session.execute(insert_new(session, ReadingAssignment).values(
                     list_id=list_id, user_id=user.id, assigned_at=utcnow()))
 
-    def _item(self, who: Principal, item_id: int) -> ReadingItem:
+    def item_of(self, who: Principal, item_id: int) -> ReadingItem:
+        """An item of a list ``who`` may see (NotFoundError otherwise)."""
         with self.sessions() as session:
             item = session.get(ReadingItem, item_id)
         if item is None:
@@ -264,7 +265,7 @@ class ReadingListService:
 
     def record_open(self, who: Principal, item_id: int) -> ReadingItem:
         """Called when a member opens an item through the list: the server's evidence that it was read."""
-        item = self._item(who, item_id)
+        item = self.item_of(who, item_id)
         if item.list_id in self._assigned_ids(who):
             now = utcnow()
             with self.sessions.begin() as session:  # two tabs at once: one row, the first time kept
@@ -275,12 +276,9 @@ class ReadingListService:
                         ItemProgress.opened_at.is_(None)).values(opened_at=now))
         return item
 
-    def item_of(self, who: Principal, item_id: int) -> ReadingItem:
-        """An item of a list ``who`` may see (NotFoundError otherwise)."""
-        return self._item(who, item_id)
 
     def mark(self, who: Principal, item_id: int, studied: bool = True) -> None:
-        item = self._item(who, item_id)
+        item = self.item_of(who, item_id)
         if item.list_id not in self._assigned_ids(who):
             raise PermissionDenied("this list is not assigned to you")
         with self.sessions.begin() as session:

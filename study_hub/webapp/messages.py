@@ -41,8 +41,7 @@ def message(request: Request, name: str = "error") -> str:
 
 def here(request: Request) -> str:
     """The path this request was routed to, safe to put in a link: a path like //evil.example/x or /\\evil
-    (which browsers read as another host) becomes "/"."""
-    path = request.url.path
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/"
-    return path
+    (which browsers read as another host) becomes "/" (the same rule as redirects, ``auth.safe_next``)."""
+    from study_hub.webapp.auth import safe_next
+
+    return safe_next(request.url.path)

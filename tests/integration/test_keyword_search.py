@@ -278,7 +278,7 @@ def test_presence_of_query_words_agrees_with_the_full_evaluation(service) -> Non
         relaxed = service.search(SearchRequest(question, mode="keyword", limit=50))
         ids = [hit.passage_id for hit in relaxed.results] + ["no-such-passage"]
         presence = index.presence(groups, ids)
-        docnums = [index._docnum_of_id(pid) for pid in ids[:-1]]
+        docnums = [index._docnum_map()[pid] for pid in ids[:-1]]
         for column, group in enumerate(groups):
             expected = index._group(group).hit[docnums]
             assert presence.held[:-1, column].tolist() == expected.tolist(), (question, group)
