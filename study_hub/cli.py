@@ -40,8 +40,11 @@ def _store(settings: Settings):
 @click.option("--doc-number", help="文号, e.g. 中发〔2021〕16号.")
 @click.option("--language", type=click.Choice(LANGUAGES))
 @click.option("--no-index", is_flag=True, help="Do not update the search index afterwards.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Update the index here before returning, or queue the update for the job worker "
+                   "(`study-hub serve` starts one) and return at once.")
 @click.pass_obj
-def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_index: bool,
+def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_index: bool, wait: bool,
            **fields: str | None) -> None:
     """Ingest files and folders (txt, md, html, docx, pdf) into the store.
 
@@ -78,7 +81,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_i
     total_docs, total_passages = store.counts()
     click.echo(f"store: {total_docs} documents, {total_passages} passages ({_safe_url(settings)})")
     if not no_index:
-        _update_index(settings, store)
+        _index_job(settings, store, "update", f"ingest of {len(collect_files(paths))} files", wait)
     if not report.ok:
         sys.exit(1)
 
@@ -87,34 +90,49 @@ def _encoder(settings: Settings):
     """The embedding model, or None when semantic search is switched off (STUDY_HUB_SEMANTIC=false)."""
     if not settings.semantic:
         return None
-    from study_hub.embedding.encoder import Embedder
+    from study_hub.embedding.encoder import load_embedder
 
-    return Embedder(settings.embedding_model, settings.models_dir)
+    return load_embedder(settings)
 
 
-def _bar_progress(bar):
-    def progress(done: int, total: int) -> None:
-        bar.total = total
+def _index_job(settings: Settings, store, kind: str, reason: str, wait: bool = True) -> None:
+    """Index work through the orchestrator: here with progress bars (``wait``), or queued for the worker."""
+    from tqdm import tqdm
+
+    from study_hub.jobs.queue import JobQueue
+    from study_hub.jobs.worker import index_service
+
+    if not wait:
+        service = index_service(settings, store, JobQueue(settings))
+        job_id = service.request(kind, "cli", reason)
+        click.echo(f"index job {job_id} queued: the job worker (`study-hub serve` starts one, or `study-hub worker`) "
+                   "builds the keyword index first, then encodes the passages; `study-hub index status` shows how "
+                   "far it got")
+        return
+    service = index_service(settings, store)
+    bars: dict[str, tqdm] = {}
+    labels = {"keyword": ("index", "passage"), "model": ("model", "step"), "embedding": ("embed", "text")}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            desc, unit = labels.get(phase, (phase, "item"))
+            bar = bars[phase] = tqdm(unit=unit, desc=desc, disable=None)
+        bar.total = total or None
         bar.n = done
         bar.refresh()
 
-    return progress
-
-
-def _update_index(settings: Settings, store, full: bool = False) -> None:
-    from tqdm import tqdm
-
-    from study_hub.index.builder import build_indexes, update_indexes
-
-    encoder = _encoder(settings)
-    with tqdm(unit="passage", desc="index", disable=None) as bar, \
-            tqdm(unit="passage", desc="embed", disable=None if encoder else True) as embed_bar:
-        build = build_indexes if full else update_indexes
-        report = build(store, settings.indexes_dir, _bar_progress(bar), encoder=encoder,
-                       cache_dir=settings.vector_cache_dir, embed_progress=_bar_progress(embed_bar))
-    rate = f", {report.passages / report.seconds:.0f} passages/s" if report.mode == "full" else ""
-    click.echo(f"index {report.generation}: {report.mode}, {report.documents} documents, {report.passages} passages, "
-               f"{report.changed_documents} re-indexed, {report.seconds:.1f} s{rate}")
+    try:
+        job = service.request_and_run(kind, "cli", reason, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if job is None or job.state != "done":
+        raise StudyHubError(f"index job {job.id if job else '?'} {job.state if job else 'vanished'}: "
+                            f"{job.message if job else ''}")
+    click.echo(f"index job {job.id} done: {job.message}")
 
 
 @main.group()
@@ -124,16 +142,18 @@ def index() -> None:
 
 @index.command("build")
 @click.pass_obj
-def index_build(settings: Settings) -> None:
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Build here, or queue it for the worker.")
+def index_build(settings: Settings, wait: bool) -> None:
     """Build a new generation of every index from the store."""
-    _update_index(settings, _store(settings), full=True)
+    _index_job(settings, _store(settings), "rebuild", "study-hub index build", wait)
 
 
 @index.command("update")
 @click.pass_obj
-def index_update(settings: Settings) -> None:
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Update here, or queue it for the worker.")
+def index_update(settings: Settings, wait: bool) -> None:
     """Re-index only the documents that changed since the current generation (or build one)."""
-    _update_index(settings, _store(settings))
+    _index_job(settings, _store(settings), "update", "study-hub index update", wait)
 
 
 def _describe_semantic(semantic: dict | None) -> str:
@@ -146,26 +166,70 @@ def _describe_semantic(semantic: dict | None) -> str:
 @index.command("status")
 @click.pass_obj
 def index_status(settings: Settings) -> None:
-    """Show the current generation and whether it is up to date with the store."""
-    from study_hub.index.builder import analyzer_manifest
+    """Show the current generation, whether it is up to date with the store, and the index jobs."""
+    from study_hub.index.builder import analyzer_manifest, vector_coverage
     from study_hub.index.generations import current_generation, read_manifest
+    from study_hub.jobs.ledger import JobLedger
 
+    store = _store(settings)
+    jobs = JobLedger(store)
     folder = current_generation(settings.indexes_dir)
     if folder is None:
         click.echo(f"no index in {settings.indexes_dir}: run `study-hub index build`")
+    else:
+        manifest = read_manifest(folder)
+        fingerprints = store.document_fingerprints()
+        stale = sum(1 for d, fp in fingerprints.items() if manifest["documents"].get(d) != fp)
+        stale += len(set(manifest["documents"]) - set(fingerprints))
+        compatible = manifest["analyzer_version"] == analyzer_manifest()["analyzer_version"]
+        with_vectors, passages = vector_coverage(manifest)
+        share = f" ({with_vectors}/{passages} passages, {100 * with_vectors // max(1, passages)}%)" \
+            if manifest.get("semantic") else ""
+        click.echo(f"generation: {manifest['generation']} ({manifest['created_at']})\n"
+                   f"documents: {manifest['counts']['documents']}, passages: {manifest['counts']['passages']}\n"
+                   f"analyzer: {manifest['analyzer_version']}{'' if compatible else ' (OUTDATED: rebuild)'}\n"
+                   f"keyword engine: {manifest['keyword_engine']}\n"
+                   f"embeddings: {_describe_semantic(manifest.get('semantic'))}{share}\n"
+                   f"documents changed since: {stale}{' (run `study-hub index update`)' if stale else ''}")
+    shown = jobs.active() or jobs.recent(1)
+    for job in shown:
+        click.echo(_describe_job(job))
+    if folder is None:
         sys.exit(1)
-    manifest = read_manifest(folder)
-    store = _store(settings)
-    fingerprints = store.document_fingerprints()
-    stale = sum(1 for d, fp in fingerprints.items() if manifest["documents"].get(d) != fp)
-    stale += len(set(manifest["documents"]) - set(fingerprints))
-    compatible = manifest["analyzer_version"] == analyzer_manifest()["analyzer_version"]
-    click.echo(f"generation: {manifest['generation']} ({manifest['created_at']})\n"
-               f"documents: {manifest['counts']['documents']}, passages: {manifest['counts']['passages']}\n"
-               f"analyzer: {manifest['analyzer_version']}{'' if compatible else ' (OUTDATED: rebuild)'}\n"
-               f"keyword engine: {manifest['keyword_engine']}\n"
-               f"embeddings: {_describe_semantic(manifest.get('semantic'))}\n"
-               f"documents changed since: {stale}{' (run `study-hub index update`)' if stale else ''}")
+
+
+def _describe_job(job) -> str:
+    line = f"job {job.id} ({job.kind}, by {job.requested_by or '?'}): {job.state}"
+    if job.state == "running":
+        line += f", {job.phase} {job.done}/{job.total}"
+        if job.percent is not None:
+            line += f" ({job.percent}%"
+            if job.rate:
+                line += f", {job.rate:.1f}/s"
+            if job.seconds_left is not None:
+                line += f", about {_duration(job.seconds_left)} left"
+            line += ")"
+        line += f" on {job.worker}"
+    elif job.message:
+        line += f": {job.message}"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Run index jobs as they are queued (`study-hub serve` starts one; run more on other nodes with
+    STUDY_HUB_QUEUE_URL=redis://…). Stops on Ctrl-C or SIGTERM after the job at hand."""
+    from study_hub.jobs.worker import run_worker
+
+    logging.getLogger("study_hub").setLevel(logging.INFO)
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    run_worker(settings)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -226,6 +290,26 @@ def docs_show(settings: Settings, doc_id: str, full: bool) -> None:
         body = passage.text if full else passage.text.replace("\n", " ⏎ ")[:60] + (
             "…" if len(passage.text) > 60 else "")
         click.echo(f"{indent}[{passage.ordinal}] {passage.id} ({passage.char_start}-{passage.char_end}) {body}")
+
+
+@docs.command("remove")
+@click.argument("doc_id")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Update the index here, or queue the update for the worker.")
+@click.pass_obj
+def docs_remove(settings: Settings, doc_id: str, wait: bool) -> None:
+    """Remove a document: its passages leave the store and the index; notes on it are kept, orphaned."""
+    from study_hub.jobs.queue import JobQueue
+    from study_hub.jobs.worker import index_service
+
+    store = _store(settings)
+    service = index_service(settings, store, None if wait else JobQueue(settings))
+    removed = service.remove_document(doc_id, "cli")
+    click.echo(f"removed {doc_id}: {removed.notes_orphaned} notes and {removed.items_orphaned} reading-list items "
+               "kept as orphaned")
+    if wait:
+        job = service.run(removed.job_id)
+        click.echo(f"index job {removed.job_id} {job.state if job else '?'}: {job.message if job else ''}")
 
 
 @main.group()
@@ -378,8 +462,10 @@ def restore(settings: Settings, path: Path) -> None:
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes serving requests (each loads the app and the embedding model).")
+@click.option("--job-worker/--no-job-worker", default=True, show_default=True,
+              help="Start the index job worker beside the web workers (off: run `study-hub worker` elsewhere).")
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int, job_worker: bool) -> None:
     """Serve the site and the JSON API (pages at /, API at /api, its documentation at /docs)."""
     import os
 
@@ -387,27 +473,55 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     from study_hub.webapp.app import serving_app
 
-    # One process builds its app here; several build theirs in each worker, so the parent loads no model.
     settings.check_for_production()  # a wrong setting stops here, not in every worker
-    if workers == 1:
-        app = serving_app(settings)
-        store, meaning = app.state.context.store, app.state.context.encoder is not None
-    else:
-        app, store, meaning = None, _store(settings), settings.semantic  # each worker loads the model itself
+    store = _store(settings)  # the schema is brought up to date once, before any worker starts
+    # The processes started from here build their settings from the environment (the home chosen here included).
+    os.environ["STUDY_HUB_HOME"] = str(settings.home)
+    os.environ["STUDY_HUB_DATABASE_URL"] = settings.database_url
+    # The job worker first: it converts the model on a fresh machine while the web workers already answer.
+    worker_process = _start_job_worker() if job_worker else None
+    # One process builds its app here; several build theirs in each worker. Each loads the embedding model in
+    # the background (keyword search answers meanwhile).
+    app = serving_app(settings) if workers == 1 else None
     documents, passages = store.counts()
     click.echo(f"serving {documents} documents, {passages} passages on http://{host}:{port}/ with {workers} "
-               f"worker(s) (search by meaning {'on' if meaning else 'off'})")
+               f"worker(s) (search by meaning {'on' if settings.semantic else 'off'})")
     # Keep idle connections longer than clients and proxies do (nginx: 60 s), so the client side closes
     # first: a server closing a connection as a client reuses it loses that request (seen under load).
     keep_alive = 65
-    if app is not None:
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=keep_alive)
-        return
-    # Several processes: each builds its own app from the environment (the home chosen here included).
-    os.environ["STUDY_HUB_HOME"] = str(settings.home)
-    os.environ["STUDY_HUB_DATABASE_URL"] = settings.database_url
-    uvicorn.run("study_hub.webapp.app:serving_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_keep_alive=keep_alive)
+    try:
+        if app is not None:
+            uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=keep_alive)
+        else:
+            uvicorn.run("study_hub.webapp.app:serving_app", factory=True, host=host, port=port, workers=workers,
+                        log_level="info", timeout_keep_alive=keep_alive)
+    finally:
+        if worker_process is not None:
+            worker_process.terminate()  # SIGTERM: huey's consumer stops; a job cut short runs again next time
+            try:
+                worker_process.wait(30)
+            except Exception:
+                worker_process.kill()
+
+
+def _start_job_worker():
+    """`study-hub worker` as a child process that dies with this one (Linux: PR_SET_PDEATHSIG), so a server
+    killed outright leaves no worker behind; its job runs again when the next worker starts."""
+    import signal
+    import subprocess
+
+    def die_with_parent() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    process = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "worker"],
+                               preexec_fn=die_with_parent)  # no threads in this process yet: safe
+    click.echo(f"index job worker started (pid {process.pid})")
+    return process
 
 
 def run() -> None:

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12, gt=0, le=24 * 30, description="How long a sign-in lasts.")
     time_zone: str = Field(default="Asia/Shanghai", description="Times are entered and shown in this zone (IANA "
                                                                 "name) and stored in UTC.")
+    queue_url: str = Field(default="", description="Where index jobs wait for the job worker: empty for a SQLite "
+                           "file in home (no server), or redis://host:port/db for several nodes.")
     search_cache: int = Field(default=1024, ge=0, description="Search answers, related-passage lists and query "
                                                               "vectors kept per server process (0: none).")
 

@@ -38,3 +38,9 @@ def sign_in(client: TestClient, login: str, password: str = PASSWORD):
 
 def csrf_of(client: TestClient) -> str:
     return client.get("/api/me").json()["csrf_token"]
+
+
+def run_index_jobs(app) -> list:
+    """What the job worker does with the queued index jobs, done here (in-process tests run no worker)."""
+    index = app.state.context.index
+    return [index.run(job_id) for job_id in index.ledger.queued()]

@@ -149,6 +149,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def load_embedder(settings) -> Embedder:
+    """The embedding model the settings name (``STUDY_HUB_EMBEDDING_MODEL``, ``STUDY_HUB_MODELS_DIR``)."""
+    return Embedder(settings.embedding_model, settings.models_dir)
+
+
 def _folder_digest(path: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(path.rglob("*")):
@@ -156,3 +161,41 @@ def _folder_digest(path: Path) -> str:
             stat = file.stat()
             digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
     return digest.hexdigest()
+
+
+class EncoderLoader:
+    """The embedding model, loaded in a background thread so that a server answers keyword searches at once.
+
+    On a fresh machine the built-in model is converted first (a minute or more, by whichever process gets the
+    lock; the others wait for it): a web worker must not spend that time unable to answer. ``get()`` is the
+    model once loaded, None before (and after a failure, kept in ``error``).
+    """
+
+    def __init__(self, load: Callable[[], Embedder]):
+        import threading
+
+        self._model: Embedder | None = None
+        self.error: str | None = None
+        self._done = threading.Event()
+
+        def run() -> None:
+            try:
+                self._model = load()
+            except Exception as exc:  # reported by /api/health and the search notice; keyword search goes on
+                log.error("search by meaning is off: the embedding model did not load: %s", exc)
+                self.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="load-embedding-model", daemon=True).start()
+
+    def get(self) -> Embedder | None:
+        return self._model
+
+    @property
+    def failed(self) -> bool:
+        return self._done.is_set() and self._model is None
+
+    def wait(self, timeout: float | None = None) -> Embedder | None:
+        self._done.wait(timeout)
+        return self._model

@@ -95,23 +95,40 @@ def check_semantic_compatible(manifest: dict[str, Any], encoder: PassageEncoder)
 
 
 def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None, cache_dir: Path | None,
-              progress: Progress | None) -> dict[str, Any] | None:
-    """Vectors for every passage of the store (cached by text), or None when semantic search is off."""
-    from study_hub.index.semantic import ROWS, VECTORS, VectorCache, build_vectors
+              progress: Progress | None, previous: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Vectors for the store's passages (cached by text), or None when there are none to give.
 
-    if encoder is None:  # no vectors; drop any copied from the previous generation
-        (folder / VECTORS).unlink(missing_ok=True)
-        (folder / ROWS).unlink(missing_ok=True)
+    With an ``encoder`` every passage gets its vector. Without one (a web process, ``--no-wait``) the vectors
+    of the ``previous`` generation's model that the cache holds are carried forward, and the passages still
+    lacking one are recorded as pending (``semantic["pending"]``) for the job worker to encode.
+    """
+    from study_hub.index.semantic import PENDING, ROWS, VECTORS, VectorCache, build_vectors
+
+    if encoder is not None:
+        info = {**encoder.info, "fingerprint": encoder.fingerprint}
+    elif previous and previous.get("fingerprint") and previous.get("embedded_text") == EMBEDDED_TEXT_VERSION:
+        info = {k: v for k, v in previous.items() if k not in ("passages", "windows", "encoded", "reused", "pending")}
+    else:
+        info = None
+    if info is None or cache_dir is None:  # no model and nothing to carry: no vectors in this generation
+        for name in (VECTORS, ROWS, PENDING):
+            (folder / name).unlink(missing_ok=True)
         return None
-
-    assert cache_dir is not None, "a vector cache folder comes with an encoder"
-    cache = VectorCache(cache_dir, encoder.fingerprint, encoder.dimension)
+    cache = VectorCache(cache_dir, info["fingerprint"], int(info["dimension"]))
     try:
-        counts = build_vectors(folder, list(store.iter_index_records()), encoder.encode_passages, cache, progress,
-                               chunk=encoder.chunk_size)
+        counts = build_vectors(folder, list(store.iter_index_records()),
+                               encoder.encode_passages if encoder is not None else None, cache, progress,
+                               chunk=encoder.chunk_size if encoder is not None else 256)
     finally:
         cache.close()
-    return {**encoder.info, "fingerprint": encoder.fingerprint, "embedded_text": EMBEDDED_TEXT_VERSION, **counts}
+    return {**info, "embedded_text": EMBEDDED_TEXT_VERSION, **counts}
+
+
+def vector_coverage(manifest: dict[str, Any]) -> tuple[int, int]:
+    """(passages with a vector, passages) in a generation: search by meaning is complete when they are equal."""
+    passages = int((manifest.get("counts") or {}).get("passages") or 0)
+    semantic = manifest.get("semantic") or {}
+    return max(0, passages - int(semantic.get("pending", 0))) if semantic else 0, passages
 
 
 def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
@@ -122,6 +139,8 @@ def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = 
     total = store.counts()[1]
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
+    current = current_generation(root)
+    previous = (read_manifest(current).get("semantic") if current is not None else None)
     with new_generation(root) as build:
         count = keyword.build_whoosh(build.folder, _counting(store.iter_index_records(), total, progress),
                                      procs=procs)
@@ -130,7 +149,7 @@ def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = 
         exact.add(store.iter_index_records())
         exact.optimize()
         exact.close()
-        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress)
+        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, previous)
         build.publish(_manifest(store, fingerprints, count, semantic))
     return BuildReport(build.name, "full", len(fingerprints), count, len(fingerprints),
                        time.perf_counter() - started)
@@ -161,8 +180,9 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
     except IndexMismatchError:
         return build_indexes(store, root, **rebuild)
     built = manifest.get("semantic") or {}
-    vectors_stale = encoder is not None and (built.get("fingerprint"), built.get("embedded_text")) != (
-        encoder.fingerprint, EMBEDDED_TEXT_VERSION)
+    # With a model at hand: vectors of another model, or passages still waiting for theirs, are work to do.
+    vectors_stale = encoder is not None and ((built.get("fingerprint"), built.get("embedded_text")) != (
+        encoder.fingerprint, EMBEDDED_TEXT_VERSION) or built.get("pending", 0) > 0)
 
     fingerprints = store.document_fingerprints()
     indexed: dict[str, str] = manifest.get("documents", {})
@@ -182,7 +202,7 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         exact.add(records)
         passages = exact.count()
         exact.close()
-        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress)
+        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, built)
         build.publish(_manifest(store, fingerprints, passages, semantic))
     return BuildReport(build.name, "incremental", len(fingerprints), passages, len(changed | removed),
                        time.perf_counter() - started)

@@ -8,6 +8,12 @@
       .lock                                    one builder at a time (flock)
 
 A crash at any point leaves ``current`` pointing at the previous, complete generation.
+
+Every process that serves a generation holds a shared flock on its ``.readers`` file (``hold``) for as long as
+it has anything of it open; the sweep removes an old generation only when it gets that lock exclusively, so a
+generation still open in any process (a web worker, the job worker, a node sharing the folder over NFSv4, where
+flock is emulated with POSIX locks) is never removed under it. A removal renames the folder first
+(``gen-….removing``), so a process that opens the generation in between finds it gone instead of half-deleted.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from study_hub.errors import StudyHubError
 
 MANIFEST = "manifest.json"
 CURRENT = "current"
+READERS = ".readers"  # shared-locked by every process with the generation open
 KEEP_PREVIOUS = 1  # generations kept besides the current one (a server may still be reading it)
 
 
@@ -62,16 +69,63 @@ def build_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class ReaderHold:
+    """A shared lock on a generation's ``.readers`` file: while held, no sweep removes the generation."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases its lock
+            self._handle = None
+
+
+def hold(folder: Path) -> ReaderHold | None:
+    """Hold ``folder`` open against the sweep; None when it is being removed (open ``current`` again)."""
+    try:
+        handle = open(folder / READERS, "a")  # noqa: SIM115 (held until ``release``)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:  # the sweep holds it: the generation is on its way out
+        handle.close()
+        return None
+    if not (folder / MANIFEST).is_file():  # removed between the open and the lock
+        handle.close()
+        return None
+    return ReaderHold(handle)
+
+
+def _remove_if_unused(path: Path) -> bool:
+    """Remove a published generation unless a process holds it (``hold``); True when removed."""
+    try:
+        handle = open(path / READERS, "a")  # noqa: SIM115
+    except FileNotFoundError:
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        removing = path.with_name(path.name + ".removing")
+        os.rename(path, removing)  # out of sight first: a reader opening it now finds it gone, not half-gone
+        shutil.rmtree(removing, ignore_errors=True)
+    return True
+
+
 def _sweep(root: Path, keep: set[str]) -> None:
-    """Remove crashed builds and generations older than the ones kept."""
+    """Remove crashed builds and the generations older than the ones kept that no process holds open."""
     generations = sorted((p for p in root.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
-    published = [p for p in generations if not p.name.endswith(".tmp")]
+    published = [p for p in generations if not p.name.endswith((".tmp", ".removing"))]
     for path in generations:
-        if path.name.endswith(".tmp"):
+        if path.name.endswith((".tmp", ".removing")):  # a crashed build, or a removal cut short
             shutil.rmtree(path, ignore_errors=True)
     for path in published[: max(0, len(published) - KEEP_PREVIOUS - 1)]:
         if path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_if_unused(path)
 
 
 class GenerationBuild:
@@ -86,6 +140,7 @@ class GenerationBuild:
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest last, rename the folder into place, then switch ``current`` to it."""
         manifest = {"generation": self.name, "created_at": datetime.now(UTC).isoformat(), **manifest}
+        (self.folder / READERS).touch()
         manifest_tmp = self.folder / (MANIFEST + ".tmp")
         manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         os.replace(manifest_tmp, self.folder / MANIFEST)

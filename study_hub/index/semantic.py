@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from study_hub.index.keyword import SearchFilters
 
 VECTORS = "vectors.npy"
 ROWS = "vectors.json"
+PENDING = "vectors-pending.json"  # passages still without a vector (built with no model at hand)
 LONG_PASSAGE = 160  # characters: longer passages are also encoded as sentence windows
 WINDOW = 120  # characters a window holds at most (a longer sentence is a window of its own)
 # Bump when what ``embedded_text`` or ``passage_windows`` encode changes: every generation's vectors are rebuilt.
@@ -115,37 +117,59 @@ def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int]
     (folder / ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
 
 
-def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray],
+def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray] | None,
                   cache: VectorCache, progress: Callable[[int, int], None] | None = None,
-                  chunk: int = 256) -> dict[str, int]:
+                  chunk: int = 256) -> dict[str, Any]:
     """Write vectors for ``records`` (store order) and their windows into ``folder``; encode only what the
-    cache lacks."""
-    window_of: list[int] = []  # the passage row of each window row
-    window_texts: list[str] = []
-    for row, record in enumerate(records):
-        for window in passage_windows(record.text):
-            window_of.append(row)
-            window_texts.append(embedded_text(record, window))
-    texts = [embedded_text(r) for r in records] + window_texts
-    keys = [text_key(t) for t in texts]
-    cached = cache.get_many(sorted(set(keys)))
-    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
+    cache lacks.
+
+    ``encode`` None (no model in this process): only what the cache holds is written, and the passages
+    lacking a vector (their own or a window's) are listed in ``PENDING`` for the job worker to encode; the
+    vectors of unchanged passages are never thrown away.
+    """
+    texts_of: list[list[str]] = []  # per record: its own text, then its windows'
+    for record in records:
+        texts_of.append([embedded_text(record)] + [embedded_text(record, w) for w in passage_windows(record.text)])
+    keys_of = [[text_key(t) for t in texts] for texts in texts_of]
+    every_key = sorted({k for keys in keys_of for k in keys})
+    cached = cache.get_many(every_key)
     encoded = 0
-    for start in range(0, len(missing), chunk):
-        part = missing[start:start + chunk]
-        vectors = encode([text for _, text in part])
-        fresh = list(zip((key for key, _ in part), vectors, strict=True))
-        cache.put_many(fresh)
-        cached.update(fresh)
-        encoded += len(part)
-        if progress:
-            progress(encoded, len(missing))
-    matrix = np.zeros((len(texts), cache.dimension), dtype=np.float32)
-    for row, key in enumerate(keys):
+    if encode is not None:
+        missing = sorted({k: t for keys, texts in zip(keys_of, texts_of, strict=True)
+                          for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
+        for start in range(0, len(missing), chunk):
+            part = missing[start:start + chunk]
+            vectors = encode([text for _, text in part])
+            fresh = list(zip((key for key, _ in part), vectors, strict=True))
+            cache.put_many(fresh)
+            cached.update(fresh)
+            encoded += len(part)
+            if progress:
+                progress(encoded, len(missing))
+    kept: list[IndexRecord] = []
+    own_keys: list[str] = []
+    window_of: list[int] = []  # the passage row of each window row
+    window_keys: list[str] = []
+    pending: list[str] = []
+    for record, keys in zip(records, keys_of, strict=True):
+        if any(k not in cached for k in keys):
+            pending.append(record.passage_id)
+        if keys[0] not in cached:
+            continue
+        row = len(kept)
+        kept.append(record)
+        own_keys.append(keys[0])
+        for key in keys[1:]:
+            if key in cached:
+                window_of.append(row)
+                window_keys.append(key)
+    matrix = np.zeros((len(own_keys) + len(window_keys), cache.dimension), dtype=np.float32)
+    for row, key in enumerate(own_keys + window_keys):
         matrix[row] = cached[key]
-    write_vectors(folder, records, window_of, matrix)
-    return {"passages": len(records), "windows": len(window_of), "encoded": encoded,
-            "reused": len(texts) - encoded}
+    write_vectors(folder, kept, window_of, matrix)
+    (folder / PENDING).write_text(json.dumps(pending, ensure_ascii=False), encoding="utf-8")
+    return {"passages": len(kept), "windows": len(window_of), "encoded": encoded,
+            "reused": len(own_keys) + len(window_keys) - encoded, "pending": len(pending)}
 
 
 class _Codes:

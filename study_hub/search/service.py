@@ -16,10 +16,11 @@ an English one is answered per language (``_english_question``).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,8 +29,8 @@ import numpy as np
 
 from study_hub.domain import LEVELS, passage_url
 from study_hub.errors import NotFoundError, StudyHubError
-from study_hub.index.builder import check_compatible, check_semantic_compatible
-from study_hub.index.generations import current_generation, read_manifest
+from study_hub.index.builder import check_compatible, vector_coverage
+from study_hub.index.generations import ReaderHold, current_generation, hold, read_manifest
 from study_hub.index.keyword import KeywordQuery, KeywordResults, SearchFilters, TermGroup, WhooshKeywordIndex
 from study_hub.index.semantic import SemanticIndex
 from study_hub.ingest.metadata import guess_language
@@ -103,6 +104,12 @@ class SearchResponse:
     generation: str | None = None
     mode: str = "keyword"  # the mode that ranked these results (hybrid falls back to keyword for exact wording)
     took_ms: float = 0.0
+    meaning: MeaningState | None = None  # for a hybrid or semantic request: whether meaning could rank it
+
+    @property
+    def meaning_unavailable(self) -> bool:
+        """A request by meaning answered by keyword ranking alone, because meaning is not ready yet."""
+        return self.meaning is not None and not self.meaning.ready
 
 
 @dataclass(frozen=True)
@@ -200,18 +207,63 @@ class _Answers:
                 self._kept.popitem(last=False)
 
 
-@dataclass
 class _Generation:
-    name: str
-    keyword: WhooshKeywordIndex
-    semantic: SemanticIndex | None
+    """One published generation as this process serves it: opened, warmed, then used by many requests.
+
+    ``users`` counts the requests using it (``SearchService.using``); once a newer generation is served it is
+    ``retired`` and closed by the last request that releases it, never under one. ``hold`` keeps other
+    processes' sweeps from removing its folder meanwhile.
+    """
+
+    def __init__(self, folder: Path, manifest: dict, hold: ReaderHold, with_vectors: bool):
+        self.name = folder.name
+        self.manifest = manifest
+        self.hold = hold
+        self.keyword = WhooshKeywordIndex(folder)
+        semantic = manifest.get("semantic")
+        self.semantic: SemanticIndex | None = SemanticIndex(folder) if with_vectors and semantic and \
+            semantic.get("passages") else None
+        self.fingerprint = (semantic or {}).get("fingerprint")
+        self.coverage = vector_coverage(manifest)  # (passages with a vector, passages)
+        self.users = 0
+        self.retired = False
+
+    def warm(self, analyzer: Analyzer) -> None:
+        """One query through each part before any request comes: postings, columns, facets, vectors."""
+        tokens = analyzer.query_words("发展")
+        query = KeywordQuery(required=(TermGroup((tuple(tokens),)),)) if tokens else KeywordQuery()
+        found = self.keyword.search(query, SearchFilters(), limit=10, facets=True)
+        self.keyword.search(query, SearchFilters(), limit=10, sort="date", facets=False)
+        self.keyword.presence(query.required, [pid for pid, _ in found.hits])
+        if self.semantic is not None and len(self.semantic):
+            self.semantic.scores_and_own(np.asarray(self.semantic.vectors[0], dtype=np.float32))
+
+    def close(self) -> None:
+        self.keyword.close()
+        self.semantic = None  # the mapping goes with the last reference
+        self.hold.release()
+
+
+@dataclass(frozen=True)
+class MeaningState:
+    """Whether search by meaning can answer now, and if not, why (the pages and the API say so)."""
+
+    ready: bool
+    reason: str | None = None  # off | loading_model | model_failed | no_vectors | other_model
+    coverage: tuple[int, int] = (0, 0)  # (passages with a vector, passages) in the generation served
+
+    @property
+    def complete(self) -> bool:
+        return self.ready and self.coverage[0] >= self.coverage[1]
 
 
 class SearchService:
     """One per process. Follows ``indexes/current``: a newly published generation is used at once.
 
-    ``encoder`` (an ``Embedder``) enables the semantic and hybrid modes; without it, or when the
-    generation has no vectors, hybrid falls back to keyword search and semantic mode is refused.
+    ``encoder``: an ``Embedder``, an ``EncoderLoader`` (the model loads in the background while keyword search
+    already answers), or None for keyword search only. Until the model and the generation's vectors are both
+    there, hybrid and semantic requests are answered by keyword ranking and say so (``SearchResponse.meaning``);
+    with some passages still waiting for their vectors, search by meaning ranks over those it has.
     """
 
     def __init__(self, store: DocumentStore, indexes_root: Path, analyzer: Analyzer | None = None,
@@ -221,12 +273,13 @@ class SearchService:
         self.indexes_root = indexes_root
         self.analyzer = analyzer or default_analyzer()
         self.synonyms = synonyms or default_synonyms()
-        self.encoder = encoder
+        self._encoder_source = encoder
         self.fusion = fusion or FusionWeights()
         # The fitted hybrid ranking (``ranking_model``, by default the shipped one); with ``fitted_ranking``
         # false, weighted reciprocal-rank fusion as before it (what benchmarks/fit_ranker.py compares with).
         self.ranking = (ranking_model or ranking.default_model()) if fitted_ranking else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _current and the use counts
+        self._opening = threading.Lock()  # one thread opens a new generation; the others go on with theirs
         self._current: _Generation | None = None
         # Answers per index generation: a published generation never changes, so an answer stays right until
         # the next one; members of a branch search the same words, and read the same passages, in the same week.
@@ -237,24 +290,92 @@ class SearchService:
         self._query_vectors = _Answers(cache_size)
         self._embedding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 
+    @property
+    def encoder(self):
+        """The embedding model when it is loaded (None while an ``EncoderLoader`` is still loading it)."""
+        source = self._encoder_source
+        return source.get() if hasattr(source, "get") else source
+
+    def meaning(self, current: _Generation) -> MeaningState:
+        source = self._encoder_source
+        if source is None:
+            return MeaningState(False, "off", current.coverage)
+        encoder = self.encoder
+        if encoder is None:
+            failed = getattr(source, "failed", False)
+            return MeaningState(False, "model_failed" if failed else "loading_model", current.coverage)
+        if current.semantic is None:
+            return MeaningState(False, "no_vectors", current.coverage)
+        if current.fingerprint != encoder.fingerprint:
+            return MeaningState(False, "other_model", current.coverage)
+        return MeaningState(True, None, current.coverage)
+
+    @contextlib.contextmanager
+    def using(self) -> Iterator[_Generation]:
+        """The generation to answer one request with, kept open (and unchanged) until the request ends."""
+        current = self._acquire()
+        try:
+            yield current
+        finally:
+            self._release(current)
+
     def generation(self) -> _Generation:
-        folder = current_generation(self.indexes_root)
-        if folder is None:
-            raise IndexNotBuiltError(f"no search index in {self.indexes_root} yet: run `study-hub index build` "
-                                     "(or `study-hub ingest`, which builds it)")
-        with self._lock:
-            if self._current is None or folder.name != self._current.name:
-                manifest = read_manifest(folder)
-                check_compatible(manifest)
-                semantic = None
-                if self.encoder is not None and manifest.get("semantic"):
-                    check_semantic_compatible(manifest, self.encoder)
-                    semantic = SemanticIndex(folder)
-                previous = self._current
-                self._current = _Generation(folder.name, WhooshKeywordIndex(folder), semantic)
+        """The generation served now, opened if need be (to warm a process up, or to inspect it; requests
+        use ``using``, which keeps it open for them)."""
+        with self.using() as current:
+            return current
+
+    def _acquire(self) -> _Generation:
+        while True:
+            folder = current_generation(self.indexes_root)
+            if folder is None:
+                raise IndexNotBuiltError(f"no search index in {self.indexes_root} yet: run `study-hub index "
+                                         "build` (or `study-hub ingest`, which builds it)")
+            with self._lock:
+                current = self._current
+                if current is not None and (current.name == folder.name or self._opening.locked()):
+                    current.users += 1  # while a newer one opens, requests go on with the one they have
+                    return current
+            with self._opening:
+                with self._lock:
+                    current = self._current
+                    if current is not None and current.name == folder.name:
+                        current.users += 1
+                        return current
+                fresh = self._open(folder)
+                if fresh is None:  # removed while opening: ``current`` has moved on
+                    continue
+                with self._lock:
+                    previous, self._current = self._current, fresh
+                    fresh.users += 1
+                    if previous is not None:
+                        previous.retired = True
+                        if previous.users:
+                            previous = None  # its last request closes it
                 if previous is not None:
-                    previous.keyword.close()
-            return self._current
+                    previous.close()
+                return fresh
+
+    def _release(self, generation: _Generation) -> None:
+        with self._lock:
+            generation.users -= 1
+            done = generation.retired and generation.users == 0
+        if done:
+            generation.close()
+
+    def _open(self, folder: Path) -> _Generation | None:
+        reader_hold = hold(folder)
+        if reader_hold is None:
+            return None
+        try:
+            manifest = read_manifest(folder)
+            check_compatible(manifest)
+            generation = _Generation(folder, manifest, reader_hold, with_vectors=self._encoder_source is not None)
+            generation.warm(self.analyzer)
+            return generation
+        except BaseException:
+            reader_hold.release()
+            raise
 
     def filters_for(self, parsed: ParsedQuery, request: SearchRequest) -> SearchFilters:
         extra = parse_filters(level=request.level, kind=request.kind, issuer=request.issuer, year=request.year,
@@ -287,16 +408,20 @@ class SearchService:
         if not self._answers.size:
             return self._search(request)
         started = time.perf_counter()
-        key = (self.generation().name, request)
-        cached = self._answers.get(key)
-        if cached is not None:
-            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 1))
-        response = self._search(request)
-        if response.generation == key[0]:
-            self._answers.put(key, response)
+        with self.using() as current:
+            key = (current.name, self.meaning(current), request)
+            cached = self._answers.get(key)
+            if cached is not None:
+                return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 1))
+            response = self._search_in(current, request)
+        self._answers.put(key, response)
         return response
 
     def _search(self, request: SearchRequest) -> SearchResponse:
+        with self.using() as current:
+            return self._search_in(current, request)
+
+    def _search_in(self, current: _Generation, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         if request.sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
@@ -311,12 +436,10 @@ class SearchService:
         if not parsed.has_terms and filters.empty:
             raise QueryError("type some words to search for, or choose a filter")
         analyzed = analyze(parsed, self.analyzer, self.synonyms)
-        current = self.generation()
-        if request.mode == "semantic" and current.semantic is None:
-            raise IndexNotBuiltError("search by meaning needs the embedding index: run `study-hub index build` "
-                                     "with STUDY_HUB_SEMANTIC=true")
+        meaning = self.meaning(current)
         # Exact wording stays exact, browsing by filters has nothing to embed, date order is not a ranking.
-        by_meaning = (request.mode != "keyword" and current.semantic is not None and parsed.has_terms
+        # Until search by meaning is ready (model loading, vectors being encoded) keyword ranking answers.
+        by_meaning = (request.mode != "keyword" and meaning.ready and parsed.has_terms
                       and not analyzed.query.phrases and request.sort == "relevance")
         if by_meaning:
             hits, total, partial_from, facets = self._meaningful(current, parsed, analyzed, filters, request)
@@ -327,6 +450,7 @@ class SearchService:
             query=request.q, total=total, page=request.page, limit=request.limit, results=results, facets=facets,
             partial_from=partial_from, generation=current.name, mode=request.mode if by_meaning else "keyword",
             took_ms=round((time.perf_counter() - started) * 1000, 1),
+            meaning=meaning if request.mode != "keyword" else None,
         )
 
     def _keyword(self, index: WhooshKeywordIndex, parsed: ParsedQuery, analyzed: _Analyzed,
@@ -495,17 +619,18 @@ class SearchService:
 
     def related(self, passage_id: str, per_level: int = 3) -> dict[str, list[SearchHit]]:
         """Cross-level tracing: the passages most like this one in documents of each other level."""
-        current = self.generation()
-        key = (current.name, passage_id, per_level)
-        cached = self._related.get(key)
-        if cached is None:
-            cached = self._related_in(current, passage_id, per_level)
-            self._related.put(key, cached)
-        return cached
+        with self.using() as current:
+            key = (current.name, passage_id, per_level)
+            cached = self._related.get(key)
+            if cached is None:
+                cached = self._related_in(current, passage_id, per_level)
+                self._related.put(key, cached)
+            return cached
 
     def _related_in(self, current: _Generation, passage_id: str, per_level: int) -> dict[str, list[SearchHit]]:
-        if current.semantic is None:
-            raise IndexNotBuiltError("related passages need the embedding index: run `study-hub index build`")
+        if not self.meaning(current).ready:
+            raise IndexNotBuiltError("related passages need search by meaning, which is not ready yet (the model "
+                                     "is loading or the passages are being encoded): try again in a few minutes")
         rows = self.store.passages_by_id([passage_id])
         if passage_id not in rows:
             raise NotFoundError(f"no passage with id {passage_id!r}")

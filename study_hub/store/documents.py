@@ -123,11 +123,15 @@ class DocumentStore:
         if added:
             session.execute(insert(PassageRow), added)
 
-    def delete(self, doc_id: str) -> None:
+    def delete(self, doc_id: str, on_delete: Callable[[Session, str], object] | None = None) -> None:
+        """Remove a document and its passages; ``on_delete(session, doc_id)`` runs in the same transaction
+        (what is anchored to the passages is orphaned with them, or nothing is removed)."""
         with self.sessions.begin() as session:
             if session.get(Document, doc_id) is None:
                 raise NotFoundError(f"no document with id {doc_id!r}")
             session.execute(delete(Document).where(Document.id == doc_id))
+            if on_delete is not None:
+                on_delete(session, doc_id)
 
     # --- reading ---------------------------------------------------------------------------------
 

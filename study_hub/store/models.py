@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints so migrations behave the same on SQLite and PostgreSQL.
@@ -305,3 +305,39 @@ class CheckinAttempt(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("study_sessions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- index jobs ------------------------------------------------------------------------------------------------
+
+class IndexJob(Base):
+    """Index work for the job worker, with its state and progress (the task queue carries only the id).
+
+    state: queued -> running -> done | failed. At most one job of a kind waits at a time and one runs at a time
+    (unique partial indexes): ten uploads in a minute queue one update, which takes them all in, and two
+    workers never build at once. A running job's worker writes a
+    heartbeat; a job whose worker died (SIGKILL, a lost node) is queued again by the next worker that starts.
+    """
+    __tablename__ = "index_jobs"
+    __table_args__ = (Index("uq_index_jobs_one_queued_per_kind", "kind", unique=True,
+                            sqlite_where=text("state = 'queued'"), postgresql_where=text("state = 'queued'")),
+                      Index("uq_index_jobs_one_running", "state", unique=True,
+                            sqlite_where=text("state = 'running'"), postgresql_where=text("state = 'running'")),
+                      Index("ix_index_jobs_state", "state", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # update | embed | rebuild
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    requested_by: Mapped[str] = mapped_column(String(200), default="")  # a login, or "cli", "upload", "worker"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[str] = mapped_column(String(20), default="")  # keyword | embedding
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    phase_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the process running it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(Text, default="")  # the outcome, or the failure with its reason
+    generation: Mapped[str] = mapped_column(String(60), default="")  # the generation it published last
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

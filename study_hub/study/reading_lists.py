@@ -380,6 +380,13 @@ def _under(heading_path: str, section: str) -> bool:
 MOVED_SIMILARITY = 0.6  # a changed passage is "the same one" if this much of the old text is in it
 
 
+def orphan_items_in(session: Session, document_id: str) -> int:
+    """The reading-list items of a removed document, kept and shown as orphaned (in the caller's transaction)."""
+    return session.execute(update(ReadingItem).where(ReadingItem.document_id == document_id,
+                                                      ReadingItem.orphaned.is_(False))
+                           .values(orphaned=True)).rowcount
+
+
 def reanchor_items_in(session: Session, document_id: str, previous: dict[str, tuple[str, str]]) -> dict[str, int]:
     """Point the reading-list items of a changed document at its new passages (in the caller's transaction).
 

@@ -37,10 +37,14 @@ def search(
     sort: Literal["relevance", "date"] = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    lang: Annotated[Literal["zh", "en"], Query(description="The language of the notice")] = "zh",
 ) -> schemas.SearchResults:
+    """Hybrid by default. While search by meaning is being prepared (the model loading, passages being
+    encoded) a hybrid or semantic request is answered by keyword ranking: ``mode`` says which ranked it and
+    ``notice`` tells a person how far the preparation got."""
     return library.search(ctx, SearchRequest(q=q, mode=mode, level=level or None, kind=kind or None,
                                              issuer=issuer or None, year=year or None, doc=doc or None, sort=sort,
-                                             page=page, limit=limit))
+                                             page=page, limit=limit), language=lang)
 
 
 @router.get("/documents", response_model=schemas.DocumentList, summary="List the documents")

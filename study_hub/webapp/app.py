@@ -23,6 +23,8 @@ from study_hub.accounts import AccountService, LoginThrottled
 from study_hub.config import REPO_ROOT, Settings
 from study_hub.errors import NotFoundError, NotSignedIn, PermissionDenied, StudyHubError
 from study_hub.index.builder import IndexMismatchError
+from study_hub.jobs.queue import JobQueue
+from study_hub.jobs.worker import index_service
 from study_hub.search.query import QueryError
 from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
@@ -61,24 +63,22 @@ _ERRORS: list[tuple[type[Exception], int, str]] = [
 
 
 def load_encoder(settings: Settings):
-    """The embedding model when search by meaning is on; None (keyword search only) if it cannot load."""
+    """The embedding model loading in the background when search by meaning is on (None when it is off):
+    keyword search answers from the first request; hybrid joins in once the model is loaded."""
     if not settings.semantic:
         return None
-    from study_hub.embedding.encoder import Embedder
+    from study_hub.embedding.encoder import EncoderLoader, load_embedder
 
-    try:
-        return Embedder(settings.embedding_model, settings.models_dir)
-    except StudyHubError as exc:
-        log.error("search by meaning is off: %s", exc)
-        return None
+    return EncoderLoader(lambda: load_embedder(settings))
 
 
 def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTINGS) -> FastAPI:
     """The app on ``settings`` (the environment's by default).
 
     ``encoder``: an ``Embedder`` to share (tests pass theirs), or None for keyword search only; by default it
-    is loaded from the settings. The search service follows ``indexes/current``, so a newly built index
-    generation is served without a restart.
+    is loaded from the settings, in the background. The search service follows ``indexes/current``, so a newly
+    built index generation is served without a restart. Index work (uploads, removals) is queued for the job
+    worker (``study-hub worker``), never done in a web worker.
     """
     settings = settings or Settings()
     settings.check_for_production()
@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
         encoder = load_encoder(settings)
     accounts = AccountService(store, settings.session_hours)
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
-    context = AppContext(settings=settings, store=store, search=search, encoder=encoder, accounts=accounts,
+    context = AppContext(settings=settings, store=store, search=search, accounts=accounts,
+                         index=index_service(settings, store, JobQueue(settings)),
                          notes=NoteService(store, accounts, zone=settings.zone),
                          reading_lists=ReadingListService(store, accounts, search),
                          study_sessions=SessionService(store, accounts, zone=settings.zone))

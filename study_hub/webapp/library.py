@@ -24,12 +24,17 @@ def hit(found: SearchHit) -> schemas.Hit:
     return schemas.Hit.model_validate(found, from_attributes=True)  # the same fields, ``url`` its property
 
 
-def search(ctx: AppContext, request: SearchRequest) -> schemas.SearchResults:
+def search(ctx: AppContext, request: SearchRequest, language: str = "zh") -> schemas.SearchResults:
     response = ctx.search.search(request)
+    meaning = response.meaning
     return schemas.SearchResults(
         query=response.query, mode=response.mode, total=response.total, page=response.page, limit=response.limit,
         partial_from=response.partial_from, took_ms=response.took_ms, generation=response.generation,
-        results=[hit(h) for h in response.results], facets=response.facets)
+        results=[hit(h) for h in response.results], facets=response.facets,
+        meaning=schemas.Meaning(ready=meaning.ready, complete=meaning.complete, reason=meaning.reason,
+                                passages_with_vectors=meaning.coverage[0], passages=meaning.coverage[1])
+        if meaning is not None else None,
+        notice=ctx.meaning_notice(meaning, language))
 
 
 def summary(document) -> schemas.DocumentSummary:

@@ -97,7 +97,7 @@ def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
             results = library.search(ctx, SearchRequest(
                 q=form["q"][:1000], mode=form["mode"], level=form["level"] or None, kind=form["kind"] or None,
                 issuer=form["issuer"] or None, year=form["year"] or None, sort=form["sort"], page=page,
-                limit=PAGE_SIZE))
+                limit=PAGE_SIZE), language=language_of(request))
         except QueryError as exc:
             error, status = str(exc), 400
         except IndexNotBuiltError as exc:
@@ -108,9 +108,11 @@ def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
         return "/search?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
     pages = math.ceil(results.total / PAGE_SIZE) if results else 0
+    meaning = ctx.meaning()
+    notice = results.notice if results else ctx.meaning_notice(meaning, language_of(request), answered=False)
     return render(request, "search.html", status=status, form=form, results=results, error=error, page=page,
-                  pages=min(pages, MAX_PAGE), link=link, filtered=filtered,
-                  semantic=ctx.health_of_semantic(), reader_link=lambda hit: _reader_link(hit, form["q"]),
+                  pages=min(pages, MAX_PAGE), link=link, filtered=filtered, notice=notice,
+                  semantic=meaning is not None and meaning.ready, reader_link=lambda hit: _reader_link(hit, form["q"]),
                   my_lists=_my_lists(ctx, who), here=here(request) + "?" + str(request.url.query))
 
 

@@ -50,6 +50,15 @@ class Hit(BaseModel):
     rankers: list[str] = Field(description="Which rankers found it: keyword, semantic.")
 
 
+class Meaning(BaseModel):
+    ready: bool = Field(description="Search by meaning ranks now (else keyword ranking answered).")
+    complete: bool = Field(description="Every passage has its vector.")
+    reason: str | None = Field(description="Why it is not ready: off, loading_model, model_failed, no_vectors, "
+                                           "other_model.")
+    passages_with_vectors: int
+    passages: int
+
+
 class SearchResults(BaseModel):
     query: str
     mode: str = Field(description="The mode that ranked these results (exact wording is always keyword).")
@@ -61,6 +70,10 @@ class SearchResults(BaseModel):
     generation: str | None = Field(description="The index generation that answered.")
     results: list[Hit]
     facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer and year.")
+    meaning: Meaning | None = Field(default=None, description="For a hybrid or semantic request: whether search "
+                                                              "by meaning could rank it, and how complete it is.")
+    notice: str | None = Field(default=None, description="What to tell a person while search by meaning is not "
+                                                         "complete (the keyword ranking answered, or part of it).")
 
 
 class DocumentSummary(BaseModel):
@@ -120,6 +133,28 @@ class PassageDetail(Passage):
     related_available: bool = Field(description="False when the embedding index is not built or not loaded.")
 
 
+class Job(BaseModel):
+    """An index job: what the job worker is doing or will do, and how far it got."""
+    id: int
+    kind: str = Field(description="update (after ingest, upload, removal) or rebuild")
+    state: str = Field(description="queued, running, done or failed")
+    requested_by: str
+    reason: str
+    phase: str = Field(description="keyword, model (loading or converting it) or embedding")
+    done: int
+    total: int
+    percent: int | None
+    rate_per_second: float | None
+    seconds_left: int | None
+    attempts: int
+    worker: str
+    message: str = Field(description="The outcome, or why it failed.")
+    generation: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
 class Health(BaseModel):
     status: str = Field(description="ok, or degraded when the database or the index is missing.")
     database: str
@@ -129,6 +164,8 @@ class Health(BaseModel):
     index_passages: int | None
     semantic_model: str | None
     search_by_meaning: bool
+    meaning: Meaning | None = None
+    jobs: list[Job] = Field(default_factory=list, description="Index jobs running or waiting.")
 
 
 class UploadOut(BaseModel):
@@ -137,7 +174,16 @@ class UploadOut(BaseModel):
     outcome: str = Field(description="added, updated (new text), metadata (same text) or unchanged")
     passages: int
     url: str
-    searchable: str = Field(description="When search finds it: after the index update started by the upload.")
+    job: int | None = Field(default=None, description="The index job that makes it searchable (GET /api/jobs/{job}).")
+    searchable: str = Field(description="When search finds it: after the index job queued by the upload.")
+
+
+class RemovalOut(BaseModel):
+    """A document removed: its notes and reading-list items are kept, orphaned with their quotes."""
+    id: str
+    notes_orphaned: int
+    items_orphaned: int
+    job: int = Field(description="The index job that drops its passages from the index.")
 
 
 def problem_response(status: int, code: str, message: str, details: list | None = None,

@@ -8,25 +8,24 @@
 - ``pipeline.ingest_upload`` checks the file name (a plain name: no folders, ``..`` or control characters),
   keeps the original per document and version, and ingests it with the same readers and limits as the CLI
   (zip bombs in docx, wrong encodings, corrupt pdf: refused with the reason, nothing kept).
-- The new document can be read at once; the index generation that makes it searchable is built after the
-  response (``refresh_index``), waiting its turn if another build is running.
+- The new document can be read at once; the index update that makes it searchable is queued for the job
+  worker (one queued update takes in every upload that comes while it waits), never run in a web worker.
+- Administrators remove documents here too (``DELETE /api/documents/{id}``, the reader's button): the notes
+  on it are kept, orphaned with their quotes, and the queued update drops its passages from the index.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from study_hub.accounts.policy import may_add_documents
 from study_hub.domain import DocumentMeta, document_url
-from study_hub.errors import IngestError, MetadataError, PermissionDenied
-from study_hub.index.builder import update_indexes
-from study_hub.index.generations import BuildLockedError
+from study_hub.errors import IngestError, MetadataError, NotFoundError, PermissionDenied
 from study_hub.pipeline import UploadResult, ingest_upload
 from study_hub.webapp import schemas
 from study_hub.webapp.auth import FORM_POST, SESSION_COOKIE, CurrentUser
@@ -36,7 +35,6 @@ from study_hub.webapp.messages import with_message
 log = logging.getLogger(__name__)
 UPLOAD_PATHS = ("/api/documents", "/documents/upload")
 FORM_ROOM = 64 * 1024  # the multipart framing and the metadata fields around the file
-INDEX_WAIT_SECONDS = 600
 
 router = APIRouter(tags=["documents"])
 
@@ -124,24 +122,6 @@ async def _signed_in(scope, check) -> bool:
         return True
 
 
-def refresh_index(ctx: AppContext) -> None:
-    """Publish an index generation with the store's new documents (after another build, if one runs)."""
-    deadline = time.monotonic() + INDEX_WAIT_SECONDS
-    while True:
-        try:
-            report = update_indexes(ctx.store, ctx.settings.indexes_dir, encoder=ctx.encoder,
-                                    cache_dir=ctx.settings.vector_cache_dir)
-            log.info("index %s after an upload: %s, %d re-indexed", report.generation, report.mode,
-                     report.changed_documents)
-            return
-        except BuildLockedError:
-            if time.monotonic() > deadline:
-                log.error("an uploaded document is not searchable yet: another index build held the lock for "
-                          "%d s; run `study-hub index update`", INDEX_WAIT_SECONDS)
-                return
-            time.sleep(2)
-
-
 def _accept(ctx: AppContext, who, upload: UploadFile, meta: DocumentMeta) -> UploadResult:
     if not may_add_documents(who):
         raise PermissionDenied("only administrators add documents to the library")
@@ -167,7 +147,7 @@ Choice = Annotated[str, Form(max_length=20)]
                         401: {"model": schemas.Problem, "description": "Not signed in."},
                         403: {"model": schemas.Problem, "description": "Not an administrator, or no CSRF token."},
                         413: {"model": schemas.Problem, "description": "Larger than STUDY_HUB_MAX_FILE_BYTES."}})
-def upload_document(ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
+def upload_document(ctx: Ctx, who: CurrentUser,
                     file: Annotated[UploadFile, File(description="txt, md, html, docx or pdf")],
                     title: Text = "", issuer: Text = "", level: Choice = "", kind: Choice = "", date: Choice = "",
                     doc_number: Text = "",
@@ -175,13 +155,14 @@ def upload_document(ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
                         "Keep this id (a new version of that document); default: from the file name"))] = "",
                     ) -> schemas.UploadOut:
     result = _accept(ctx, who, file, _meta(title, issuer, level, kind, date, doc_number, doc_id))
-    background.add_task(refresh_index, ctx)
+    job_id = _index_after(ctx, who, result)
     return schemas.UploadOut(id=result.doc_id, outcome=result.outcome.value, passages=result.passages,
-                             url=document_url(result.doc_id), searchable="after the index update now running")
+                             url=document_url(result.doc_id), job=job_id,
+                             searchable=f"after index job {job_id} (GET /api/jobs/{job_id})" if job_id else "now")
 
 
 @router.post("/documents/upload", include_in_schema=False, dependencies=FORM_POST)
-def upload_page(request: Request, ctx: Ctx, who: CurrentUser, background: BackgroundTasks,
+def upload_page(request: Request, ctx: Ctx, who: CurrentUser,
                 file: Annotated[UploadFile, File()], title: Text = "", issuer: Text = "", level: Choice = "",
                 kind: Choice = "", date: Choice = "", doc_number: Text = "") -> Response:
     try:
@@ -189,7 +170,61 @@ def upload_page(request: Request, ctx: Ctx, who: CurrentUser, background: Backgr
     except (IngestError, MetadataError) as exc:
         reason = exc.reason if isinstance(exc, IngestError) else str(exc)
         return RedirectResponse(with_message(request, "/documents", "upload_error", reason), status_code=303)
-    background.add_task(refresh_index, ctx)
+    _index_after(ctx, who, result)
     return RedirectResponse(document_url(result.doc_id) + "?" + urlencode({"uploaded": result.outcome.value}),
                             status_code=303)
+
+
+def _index_after(ctx: AppContext, who, result: UploadResult) -> int | None:
+    """Queue the index update an upload needs (none when the same file came again)."""
+    if result.outcome.value == "unchanged":
+        return None
+    return ctx.index.request("update", who.login, f"upload of {result.doc_id}")
+
+
+def _remove(ctx: AppContext, who, doc_id: str):
+    if not may_add_documents(who):
+        raise PermissionDenied("only administrators remove documents from the library")
+    removed = ctx.index.remove_document(doc_id, who.login)
+    ctx.accounts.audit("document removed", who.id, doc_id, {"notes_orphaned": removed.notes_orphaned,
+                                                             "items_orphaned": removed.items_orphaned,
+                                                             "job": removed.job_id})
+    return removed
+
+
+@router.delete("/api/documents/{doc_id}", response_model=schemas.RemovalOut,
+               summary="Remove a document (administrators): its notes are kept, orphaned; the index drops it",
+               responses={401: {"model": schemas.Problem, "description": "Not signed in."},
+                          403: {"model": schemas.Problem, "description": "Not an administrator, or no CSRF token."},
+                          404: {"model": schemas.Problem, "description": "No such document."}})
+def remove_document(ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)]) -> schemas.RemovalOut:
+    removed = _remove(ctx, who, doc_id)
+    return schemas.RemovalOut(id=doc_id, notes_orphaned=removed.notes_orphaned,
+                              items_orphaned=removed.items_orphaned, job=removed.job_id)
+
+
+@router.post("/documents/{doc_id}/remove", include_in_schema=False, dependencies=FORM_POST)
+def remove_page(request: Request, ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)]
+                ) -> Response:
+    _remove(ctx, who, doc_id)
+    return RedirectResponse(with_message(request, "/documents", "removed", doc_id), status_code=303)
+
+
+@router.get("/api/jobs", response_model=list[schemas.Job], summary="Index jobs, newest first (administrators)",
+            responses={401: {"model": schemas.Problem, "description": "Not signed in."},
+                       403: {"model": schemas.Problem, "description": "Not an administrator."}})
+def jobs(ctx: Ctx, who: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[schemas.Job]:
+    if not may_add_documents(who):
+        raise PermissionDenied("only administrators see the index jobs")
+    return [schemas.Job(**job.as_dict()) for job in ctx.index.ledger.recent(limit)]
+
+
+@router.get("/api/jobs/{job_id}", response_model=schemas.Job, summary="One index job (administrators)")
+def job(ctx: Ctx, who: CurrentUser, job_id: Annotated[int, Path(ge=1)]) -> schemas.Job:
+    if not may_add_documents(who):
+        raise PermissionDenied("only administrators see the index jobs")
+    found = ctx.index.ledger.get(job_id)
+    if found is None:
+        raise NotFoundError(f"no index job {job_id}")
+    return schemas.Job(**found.as_dict())
 

