@@ -95,9 +95,10 @@ class JobLedger:
             with self.sessions.begin() as session:
                 inserted = session.execute(insert_new(session, IndexJob).values(
                     kind=kind, state="queued", requested_by=requested_by[:200], reason=reason, phase="", done=0,
-                    total=0, attempts=0, worker="", message="", generation="", created_at=utcnow()))
-                if inserted.rowcount:
-                    return inserted.inserted_primary_key[0], True
+                    total=0, attempts=0, worker="", message="", generation="", created_at=utcnow())
+                    .returning(IndexJob.id)).scalar()
+                if inserted is not None:
+                    return inserted, True
                 waiting = session.scalar(select(IndexJob.id).where(IndexJob.kind == kind,
                                                                     IndexJob.state == "queued"))
                 if waiting is not None:

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from study_hub.accounts.policy import may_organise
+from study_hub.accounts.policy import may_add_documents, may_organise
 from study_hub.config import REPO_ROOT
 from study_hub.domain import KINDS, LEVELS, citation, document_url, passage_url
 from study_hub.search.query import QueryError
@@ -137,9 +137,11 @@ def library_page(request: Request, ctx: Ctx) -> Response:
         merged = {**chosen, "page": "", **changes}
         return "/documents?" + urlencode({k: v for k, v in merged.items() if v})
 
+    found = signed_in(request, ctx)
+    jobs = ctx.index.ledger.recent(8) if found and may_add_documents(found[0]) else []
     return render(request, "library.html", listing=listing, chosen=chosen, link=link,
-                  pages=math.ceil(listing.total / listing.limit), page=page,
-                  upload_error=message(request, "upload_error"))
+                  pages=math.ceil(listing.total / listing.limit), page=page, jobs=jobs,
+                  upload_error=message(request, "upload_error"), removed=message(request, "removed"))
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
