@@ -132,7 +132,7 @@ class GenerationBuild:
     """A generation being built. ``folder`` is the temporary folder to write into."""
 
     def __init__(self, root: Path):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")  # sortable: the sweep keeps the newest by name
         self.name = f"gen-{stamp}-{secrets.token_hex(3)}"
         self.root = root
         self.folder = root / f"{self.name}.tmp"

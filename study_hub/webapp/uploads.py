@@ -210,16 +210,20 @@ def remove_page(request: Request, ctx: Ctx, who: CurrentUser, doc_id: Annotated[
     return RedirectResponse(with_message(request, "/documents", "removed", doc_id), status_code=303)
 
 
+_ADMIN_ONLY = {401: {"model": schemas.Problem, "description": "Not signed in."},
+               403: {"model": schemas.Problem, "description": "Not an administrator."}}
+
+
 @router.get("/api/jobs", response_model=list[schemas.Job], summary="Index jobs, newest first (administrators)",
-            responses={401: {"model": schemas.Problem, "description": "Not signed in."},
-                       403: {"model": schemas.Problem, "description": "Not an administrator."}})
+            responses=_ADMIN_ONLY)
 def jobs(ctx: Ctx, who: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[schemas.Job]:
     if not may_add_documents(who):
         raise PermissionDenied("only administrators see the index jobs")
     return [schemas.Job(**job.as_dict()) for job in ctx.index.ledger.recent(limit)]
 
 
-@router.get("/api/jobs/{job_id}", response_model=schemas.Job, summary="One index job (administrators)")
+@router.get("/api/jobs/{job_id}", response_model=schemas.Job, summary="One index job (administrators)",
+            responses={**_ADMIN_ONLY, 404: {"model": schemas.Problem, "description": "No such job."}})
 def job(ctx: Ctx, who: CurrentUser, job_id: Annotated[int, Path(ge=1)]) -> schemas.Job:
     if not may_add_documents(who):
         raise PermissionDenied("only administrators see the index jobs")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS
 from fastapi.testclient import TestClient
-from support import CORPUS, DOC, PASSWORD, csrf_of, run_index_jobs, sign_in
+from support import DOC, PASSWORD, csrf_of, run_index_jobs, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
@@ -136,7 +136,7 @@ def admin_site(tmp_path: Path):
 
 
 def test_an_administrator_removes_a_document_its_notes_stay_orphaned_and_the_index_drops_it(admin_site) -> None:
-    settings, store, app, clients = admin_site
+    _, store, app, clients = admin_site
     member, admin = clients["member"], clients["admin"]
     passage = store.get_document(DOC).passages[3]
     note = member.post("/api/notes", headers={"X-CSRF-Token": csrf_of(member)},
@@ -166,7 +166,7 @@ def test_an_administrator_removes_a_document_its_notes_stay_orphaned_and_the_ind
 
 
 def test_health_and_the_search_page_tell_how_far_the_worker_got(admin_site) -> None:
-    settings, store, app, clients = admin_site
+    _, store, _, clients = admin_site
     ledger = JobLedger(store)
     job_id, _ = ledger.request("update", "upload")
     ledger.claim(job_id, "host:1")
@@ -184,7 +184,7 @@ def test_cli_removes_a_document_and_queues_or_runs_the_update(tmp_path) -> None:
 
     from study_hub.cli import main
 
-    settings, store = _keyword_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
+    settings, _ = _keyword_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
     runner = CliRunner()
     home = ["--home", str(settings.home)]
     built = runner.invoke(main, [*home, "index", "update"], env={"STUDY_HUB_SEMANTIC": "false"})

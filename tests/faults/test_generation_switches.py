@@ -1,0 +1,103 @@
+"""Generation switches that cannot break a request: 8 threads search in every mode while another process
+publishes 30 generations in a loop; no errors, every answer whole, no file handle left behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from study_hub.config import Settings
+from study_hub.search.service import SearchRequest, SearchService
+from study_hub.store import open_store
+
+pytestmark = pytest.mark.sqlite_only  # the publisher is another process on the home's files
+
+PUBLISHER = """
+import sys, time
+from pathlib import Path
+from study_hub.index.generations import current_generation, new_generation, read_manifest
+root = Path(sys.argv[1])
+for number in range(30):
+    current = current_generation(root)
+    manifest = read_manifest(current)
+    with new_generation(root, copy_from=current) as build:
+        build.publish({k: v for k, v in manifest.items() if k not in ("generation", "created_at")})
+    time.sleep(0.05)
+print("published 30")
+"""
+
+REQUESTS = [
+    SearchRequest("物业服务企业", mode="keyword"),
+    SearchRequest("小区没有物业公司怎么管", mode="semantic"),
+    SearchRequest("业主大会如何成立", mode="hybrid"),
+    SearchRequest('"业主委员会"', mode="hybrid"),
+    SearchRequest("", level="municipal", mode="keyword"),
+]
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_eight_threads_search_while_thirty_generations_are_published(semantic_home, embedder, tmp_path) -> None:
+    source, _ = semantic_home
+    home = tmp_path / "home"
+    shutil.copytree(source.home, home, symlinks=True)
+    settings = Settings(home=home)
+    store = open_store(settings)
+    service = SearchService(store, settings.indexes_dir, encoder=embedder)  # no answer cache: every search runs
+    expected = {request: [hit.passage_id for hit in service.search(request).results] for request in REQUESTS}
+    assert all(expected.values())
+    gc.collect()
+    files_before = _open_files()
+
+    errors: list[str] = []
+    answered = [0] * 8
+    generations: set[str] = set()
+    done = threading.Event()
+
+    def search(worker: int) -> None:
+        number = 0
+        while not done.is_set():
+            request = REQUESTS[(worker + number) % len(REQUESTS)]
+            number += 1
+            try:
+                response = service.search(request)
+            except Exception as exc:
+                errors.append(f"{request.q!r} {request.mode}: {type(exc).__name__}: {exc}")
+                continue
+            got = [hit.passage_id for hit in response.results]
+            if got != expected[request]:
+                errors.append(f"{request.q!r} {request.mode}: {len(got)} results, not the {len(expected[request])} "
+                              f"expected, from {response.generation}")
+            generations.add(response.generation)
+            answered[worker] += 1
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    publisher = subprocess.run([sys.executable, "-c", PUBLISHER, str(settings.indexes_dir)], capture_output=True,
+                               text=True, timeout=600)
+    done.set()
+    for thread in threads:
+        thread.join()
+
+    assert publisher.returncode == 0 and "published 30" in publisher.stdout, publisher.stderr
+    assert not errors, errors[:5]
+    assert min(answered) > 0 and len(generations) >= 5, (answered, len(generations))
+    service.search(REQUESTS[0])  # the newest generation: every older one is released and closed
+    gc.collect()
+    assert _open_files() <= files_before + 2, (files_before, _open_files(), os.listdir("/proc/self/fd"))
+    # The sweeps removed what no process held; what was held then goes at the next build, now that it is not.
+    assert len(list(Path(settings.indexes_dir).glob("gen-*"))) < 31
+    subprocess.run([sys.executable, "-c", PUBLISHER.replace("range(30)", "range(1)").replace("30", "1"),
+                    str(settings.indexes_dir)], check=True, capture_output=True, timeout=120)
+    remaining = [p.name for p in Path(settings.indexes_dir).glob("gen-*")]
+    assert len(remaining) <= 3, remaining
