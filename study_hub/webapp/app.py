@@ -194,6 +194,12 @@ def _wants_json(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     async def study_hub_error(request: Request, exc: Exception) -> Response:
         status, code = next((s, c) for cls, s, c in _ERRORS if isinstance(exc, cls))
+        if isinstance(exc, IndexNotBuiltError):  # a fresh home: the worker is at it, say how far it got
+            from starlette.concurrency import run_in_threadpool
+
+            building = await run_in_threadpool(request.app.state.context.building_note)
+            if building:
+                exc = IndexNotBuiltError(building)
         if _wants_json(request):
             return problem_response(status, code, str(exc))
         if status == 401:  # a page that needs a signed-in user: sign in, then come back

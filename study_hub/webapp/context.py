@@ -76,6 +76,21 @@ class AppContext:
         return text + ("; keyword results below" if not meaning.ready else
                        "; passages not yet encoded are ranked by keywords")
 
+    def building_note(self) -> str | None:
+        """While no index is served yet: what the job worker is doing about it (None when nothing is queued)."""
+        try:
+            active = self.index.ledger.active()
+        except Exception:  # the database is down: the caller's own message stands
+            return None
+        if not active:
+            return None
+        job = active[0]
+        if job.state == "queued":
+            return f"the index is queued for the job worker (job {job.id}); search works once it is built"
+        share = f" {job.percent}%" if job.percent is not None else ""
+        return f"the job worker is building the index (job {job.id}: {job.phase or 'starting'}{share}); " \
+               "keyword search works in a few seconds"
+
     def health(self) -> dict[str, Any]:
         """Database reachability, store counts, the index being served and the index jobs (/api/health)."""
         report: dict[str, Any] = {"database": "ok", "documents": None, "passages": None, "index_generation": None,

@@ -101,7 +101,7 @@ def search_page(request: Request, ctx: Ctx, who: OptionalUser) -> Response:
         except QueryError as exc:
             error, status = str(exc), 400
         except IndexNotBuiltError as exc:
-            error, status = str(exc), 503
+            error, status = ctx.building_note() or str(exc), 503
 
     def link(**changes) -> str:  # the same search with some parameters changed; a new filter starts at page 1
         params = {**form, "page": "", **changes}

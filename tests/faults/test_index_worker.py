@@ -4,7 +4,6 @@ encodes, then hybrid ones without a restart; a worker killed mid-encoding leaves
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,14 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS
+from conftest import SEMANTIC_DOCS
+from support import ingested_home
 
 from study_hub.config import Settings
 from study_hub.index.builder import vector_coverage
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.jobs.indexing import IndexService
 from study_hub.jobs.ledger import JobLedger
-from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
 pytestmark = pytest.mark.sqlite_only  # the server and workers are other processes on the home's SQLite file
@@ -30,15 +29,7 @@ CLI = [sys.executable, "-c", "from study_hub.cli import run; run()"]
 
 def keyword_only_home(tmp_path: Path, names: list[str]) -> Settings:
     """A home after a keyword-only ingest: documents stored, keyword index built, no vectors."""
-    home = tmp_path / "home"
-    settings = Settings(home=home, semantic=False)
-    store = open_store(settings)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name in names:
-        shutil.copy(SHIPPED_CORPUS / "docs" / f"{name}.txt", docs)
-    shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", tmp_path / "catalog.jsonl")
-    assert ingest_paths([docs], store, settings).ok
+    settings, store = ingested_home(tmp_path, names)
     assert IndexService(settings, store).request_and_run("update", "test").state == "done"
     assert read_manifest(current_generation(settings.indexes_dir))["semantic"] is None
     store.engine.dispose()

@@ -10,17 +10,15 @@ from pathlib import Path
 import pytest
 from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS
 from fastapi.testclient import TestClient
-from support import DOC, PASSWORD, csrf_of, run_index_jobs, sign_in
+from support import DOC, PASSWORD, csrf_of, ingested_home, run_index_jobs, sign_in
 
 from study_hub.accounts import AccountService
-from study_hub.config import Settings
 from study_hub.index.builder import vector_coverage
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.jobs.indexing import IndexService, worker_alive
 from study_hub.jobs.ledger import JobLedger
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
-from study_hub.store import open_store
 from study_hub.webapp import create_app
 
 NOTICE = "关于开展社区议事协商试点工作的通知\n一、工作目标\n推动议事协商常态化，每季度至少召开一次居民议事会。\n"
@@ -61,23 +59,11 @@ def test_a_dead_workers_job_is_queued_again_and_a_waiting_one_merged_into_it(sto
     assert ledger.recover(lambda worker: None) == []
 
 
-def _keyword_home(tmp_path: Path, names: list[str], semantic: bool = False) -> tuple[Settings, object]:
-    settings = Settings(home=tmp_path / "home", semantic=semantic)
-    store = open_store(settings)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name in names:
-        shutil.copy(SHIPPED_CORPUS / "docs" / f"{name}.txt", docs)
-    shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", tmp_path / "catalog.jsonl")
-    assert ingest_paths([docs], store, settings).ok
-    return settings, store
-
-
 def test_an_update_without_a_model_keeps_the_vectors_and_the_worker_completes_them(tmp_path, embedder) -> None:
     """A process with no model (a web worker, ``--no-wait``) publishes the new documents for keyword search
     and carries every existing vector forward; search by meaning goes on over them and says how complete it
     is; the worker's embedding phase fills in the rest."""
-    settings, store = _keyword_home(tmp_path, SEMANTIC_DOCS[:3], semantic=True)
+    settings, store = ingested_home(tmp_path, SEMANTIC_DOCS[:3], semantic=True)
     with_model = IndexService(settings, store, encoder=lambda: embedder)
     assert with_model.request_and_run("update", "test").state == "done"
     complete = read_manifest(current_generation(settings.indexes_dir))
@@ -110,7 +96,7 @@ def test_an_update_without_a_model_keeps_the_vectors_and_the_worker_completes_th
 
 
 def test_a_failing_job_is_kept_with_its_message(tmp_path) -> None:
-    settings, store = _keyword_home(tmp_path, [DOC])
+    settings, store = ingested_home(tmp_path, [DOC])
 
     def broken_model():
         raise RuntimeError("no such model folder")
@@ -123,7 +109,7 @@ def test_a_failing_job_is_kept_with_its_message(tmp_path) -> None:
 
 @pytest.fixture
 def admin_site(tmp_path: Path):
-    settings, store = _keyword_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
+    settings, store = ingested_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
     IndexService(settings, store).request_and_run("update", "test")
     accounts = AccountService(store)
     accounts.add_user("admin", "管理员", PASSWORD, "admin")
@@ -184,7 +170,7 @@ def test_cli_removes_a_document_and_queues_or_runs_the_update(tmp_path) -> None:
 
     from study_hub.cli import main
 
-    settings, _ = _keyword_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
+    settings, _ = ingested_home(tmp_path, [DOC, "municipal-reg-qingdao-property-2021"])
     runner = CliRunner()
     home = ["--home", str(settings.home)]
     built = runner.invoke(main, [*home, "index", "update"], env={"STUDY_HUB_SEMANTIC": "false"})

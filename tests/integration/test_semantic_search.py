@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS
 
+from study_hub.config import Settings
 from study_hub.index.builder import build_indexes, update_indexes
 from study_hub.index.generations import MANIFEST, current_generation, read_manifest
 from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
@@ -164,3 +166,21 @@ def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(se
                           cache_dir=settings.vector_cache_dir).mode == "incremental"
     assert read_manifest(current_generation(settings.indexes_dir))["semantic"]["embedded_text"] == \
         EMBEDDED_TEXT_VERSION
+
+
+def test_the_onnx_runtimes_give_the_torch_vectors_and_int8_stays_close(embedder, models_dir) -> None:
+    """The CPU default runs the built-in model on ONNX Runtime: float32 is torch's vectors (one fingerprint, one
+    vector cache); int8 is within cosine 0.99 and keeps a fingerprint of its own."""
+    from study_hub.embedding.encoder import load_embedder, onnx_embedder
+
+    lines = (SHIPPED_CORPUS / "docs" / f"{SEMANTIC_DOCS[0]}.txt").read_text(encoding="utf-8").splitlines()
+    texts = [*[line.strip() for line in lines if line.strip()][:48], "Which body approves the property fee?"]
+    reference = embedder.encode_passages(texts)
+    full = onnx_embedder(models_dir, "float32")
+    assert full.fingerprint == embedder.fingerprint
+    assert (reference * full.encode_passages(texts)).sum(axis=1).min() > 0.9999
+    assert float(full.encode_queries(["小区没有物业公司怎么管"])[0] @ embedder.encode_queries(
+        ["小区没有物业公司怎么管"])[0]) > 0.9999
+    int8 = load_embedder(Settings(models_dir=models_dir))  # the default on a machine without a GPU
+    assert int8.info["runtime"] == "onnxruntime-int8" and int8.fingerprint != embedder.fingerprint
+    assert (reference * int8.encode_passages(texts)).sum(axis=1).min() > 0.99
