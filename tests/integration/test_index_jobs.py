@@ -180,3 +180,14 @@ def test_cli_removes_a_document_and_queues_or_runs_the_update(tmp_path) -> None:
     status = runner.invoke(main, [*home, "index", "status"], env={"STUDY_HUB_SEMANTIC": "false"})
     assert "documents: 1" in status.output and "done" in status.output, status.output
     assert runner.invoke(main, [*home, "docs", "remove", DOC]).exit_code != 0
+
+
+def test_the_worker_asks_for_embedding_when_the_index_lacks_this_runtimes_vectors(semantic_home) -> None:
+    from study_hub.jobs.worker import meaning_incomplete
+
+    settings, _ = semantic_home  # vectors from torch (sentence-transformers), complete
+    assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "torch"})) is None
+    assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "onnx"})) is None  # same vectors
+    assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "onnx-int8"})) == \
+        "vectors of another runtime"
+    assert meaning_incomplete(settings.model_copy(update={"semantic": False})) is None
