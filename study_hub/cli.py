@@ -224,7 +224,8 @@ def _duration(seconds: float) -> str:
 @click.pass_obj
 def worker(settings: Settings) -> None:
     """Run index jobs as they are queued (`study-hub serve` starts one; run more on other nodes with
-    STUDY_HUB_QUEUE_URL=redis://…). Stops on Ctrl-C or SIGTERM after the job at hand."""
+    STUDY_HUB_QUEUE_URL=redis://…). Ctrl-C stops it after the job at hand; SIGTERM at once (the job it was
+    running is queued again when a worker next starts, and what it had encoded is kept)."""
     from study_hub.jobs.worker import run_worker
 
     logging.getLogger("study_hub").setLevel(logging.INFO)

@@ -83,10 +83,11 @@ class ReaderHold:
 
 def hold(folder: Path) -> ReaderHold | None:
     """Hold ``folder`` open against the sweep; None when it is being removed (open ``current`` again)."""
-    try:
-        handle = open(folder / READERS, "a")  # noqa: SIM115 (held until ``release``)
+    try:  # read-only: web nodes may mount the indexes folder read-only (flock needs no write access)
+        handle = open(folder / READERS)  # noqa: SIM115 (held until ``release``)
     except FileNotFoundError:
-        return None
+        # A generation published before readers files existed (kept only until the next sweep), or one gone.
+        return ReaderHold(None) if (folder / MANIFEST).is_file() else None
     try:
         fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:  # the sweep holds it: the generation is on its way out
@@ -101,7 +102,7 @@ def hold(folder: Path) -> ReaderHold | None:
 def _remove_if_unused(path: Path) -> bool:
     """Remove a published generation unless a process holds it (``hold``); True when removed."""
     try:
-        handle = open(path / READERS, "a")  # noqa: SIM115
+        handle = open(path / READERS)  # noqa: SIM115
     except FileNotFoundError:
         shutil.rmtree(path, ignore_errors=True)
         return True

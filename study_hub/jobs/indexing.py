@@ -15,7 +15,6 @@ progress bars.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -27,7 +26,7 @@ from study_hub.config import Settings
 from study_hub.errors import StudyHubError
 from study_hub.index.builder import BuildReport, build_indexes, update_indexes, vector_coverage
 from study_hub.index.generations import BuildLockedError, current_generation, read_manifest
-from study_hub.jobs.ledger import JobLedger, JobView, this_worker
+from study_hub.jobs.ledger import JobLedger, JobView, process_started, this_worker
 from study_hub.store import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,11 @@ LOCK_WAIT_SECONDS = 3600  # an index build by a command outside the jobs holds t
 
 
 def worker_alive(worker: str) -> bool | None:
-    """Whether the process ``host:pid`` runs (None for another host's: its heartbeat tells)."""
-    host, _, pid = worker.rpartition(":")
+    """Whether the process ``host:pid:start`` runs (None for another host's: its heartbeat tells)."""
+    host, pid, started = [*worker.split(":"), "", "", ""][:3]
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_started(int(pid)) == started  # the same pid with another start time: another process
 
 
 @dataclass
@@ -106,16 +99,19 @@ class IndexService:
 
     def run(self, job_id: int, worker: str | None = None, progress: JobProgress | None = None,
             wait: bool = True) -> JobView | None:
-        """Claim the job and do it here; waits while another job runs. Returns the job as it ended (or as it
-        is, when another worker has it or it is no longer queued)."""
+        """Claim the job and do it here. While another job runs, or this one runs in another worker, wait for it
+        (``progress`` follows the other worker's). Returns the job as it ended (as it is, with ``wait`` false)."""
         worker = worker or this_worker()
         while True:
             claimed = self.ledger.claim(job_id, worker)
-            if claimed is not None and claimed:
+            if claimed:
                 break
-            if claimed is None or not wait:
-                return self.ledger.get(job_id)
-            self.ledger.recover(worker_alive)  # the one running may belong to a dead worker
+            job = self.ledger.get(job_id)
+            if job is None or not wait or job.state in ("done", "failed"):
+                return job
+            if job.state == "running" and progress:
+                progress(job.phase, job.done, job.total)
+            self.recover()  # the one running may belong to a dead worker
             time.sleep(1.0)
         job = self.ledger.get(job_id)
         assert job is not None
@@ -127,13 +123,39 @@ class IndexService:
             message = self._work(job, self._reporter(job_id, progress))
         except Exception as exc:  # kept with the job, shown to administrators; the worker goes on
             log.exception("index job %d (%s) failed", job_id, job.kind)
-            self.ledger.finish(job_id, False, f"{type(exc).__name__}: {exc}")
+            self._finish(job_id, False, f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:  # Ctrl-C, the worker stopping: the next worker does it
+            self.ledger.requeue(job_id, f"interrupted ({type(exc).__name__}); queued again")
+            if self.send is not None:
+                self.send(job_id)
+            raise
         else:
-            self.ledger.finish(job_id, True, message)
+            self._finish(job_id, True, message)
         finally:
             beating.set()
             heart.join()
         return self.ledger.get(job_id)
+
+    def recover(self) -> list[int]:
+        """Queue again the jobs of dead workers (and send them to the queue when there is one)."""
+        recovered = self.ledger.recover(worker_alive)
+        for job_id in recovered:
+            log.warning("index job %d: its worker stopped; queued again", job_id)
+            if self.send is not None:
+                self.send(job_id)
+        return recovered
+
+    def _finish(self, job_id: int, ok: bool, message: str) -> None:
+        """Record the outcome; a database blip must not leave the job 'running' under a live worker."""
+        for attempt in range(5):
+            try:
+                self.ledger.finish(job_id, ok, message)
+                return
+            except Exception as exc:
+                log.warning("job %d: recording its end failed (%s); trying again", job_id, exc)
+                time.sleep(2 ** attempt)
+        log.error("job %d: its end could not be recorded; its heartbeat stops, so the next recovery re-runs it",
+                  job_id)
 
     def request_and_run(self, kind: str, requested_by: str, reason: str = "",
                         progress: JobProgress | None = None) -> JobView | None:

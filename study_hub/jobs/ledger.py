@@ -13,6 +13,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +26,19 @@ KINDS = ("update", "rebuild")
 STALE_AFTER = timedelta(seconds=90)  # a heartbeat this old: the worker (on another node) is gone
 
 
+def process_started(pid: int) -> str | None:
+    """The start time of a process (clock ticks since boot, from /proc): with the pid it names one process,
+    where a pid alone may be reused (a restarted container numbers its processes the same way)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
 def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:start time of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{process_started(os.getpid()) or 0}"
 
 
 @dataclass(frozen=True)
@@ -144,40 +156,62 @@ class JobLedger:
                             .values(state="done" if ok else "failed", message=message[:4000],
                                     finished_at=utcnow()))
 
-    def recover(self, alive, now: datetime | None = None) -> list[int]:
-        """Queue again the running jobs whose worker is gone; the ids of those to send to the queue again.
+    def summary(self) -> list[dict]:
+        """The running and queued jobs without who asked, where they run or what failed (for anyone)."""
+        keys = ("id", "kind", "state", "phase", "done", "total", "percent", "seconds_left")
+        return [{key: value for key, value in job.as_dict().items() if key in keys} for job in self.active()]
 
-        ``alive(worker)``: whether a worker of this host is still running (True, or None when it cannot tell,
-        as for another host's, whose heartbeat decides). A queued job of the same kind that waits meanwhile is
-        merged into the recovered one, which takes its work in.
+    def recover(self, alive, now: datetime | None = None) -> list[int]:
+        """Deal with the running jobs whose worker is gone; the ids of those queued again, to send to the queue.
+
+        Gone: ``alive(worker)`` says False (a process of this host that has ended), or the job's heartbeat is
+        older than ``STALE_AFTER`` (another node's worker, or a worker whose job ended without a word). Such a
+        job is queued again; when a job of its kind is already waiting, that one takes its work in and the
+        dead one is closed as superseded (the waiting one keeps its id: whoever waits on it still can).
         """
         now = now or utcnow()
         recovered = []
         with self.sessions() as session:
             running = list(session.scalars(select(IndexJob).where(IndexJob.state == "running")))
         for job in running:
-            verdict = alive(job.worker)
             beat = aware(job.heartbeat_at)
-            if verdict is True or (verdict is None and beat is not None and now - beat < STALE_AFTER):
+            if alive(job.worker) is not False and beat is not None and now - beat < STALE_AFTER:
                 continue
-            with self.sessions.begin() as session:
-                waiting = session.scalar(select(IndexJob.id).where(IndexJob.kind == job.kind,
-                                                                   IndexJob.state == "queued"))
-                if waiting is not None:
-                    session.execute(update(IndexJob).where(IndexJob.id == waiting, IndexJob.state == "queued")
-                                    .values(state="done", message=f"merged into job {job.id}, run again",
-                                            finished_at=now))
-                moved = session.execute(
-                    update(IndexJob).where(IndexJob.id == job.id, IndexJob.state == "running",
-                                           IndexJob.worker == job.worker)
-                    .values(state="queued", worker="", message=f"its worker {job.worker} stopped; queued again"))
-                if moved.rowcount:
-                    recovered.append(job.id)
+            try:
+                with self.sessions.begin() as session:
+                    waiting = session.scalar(select(IndexJob.id).where(IndexJob.kind == job.kind,
+                                                                       IndexJob.state == "queued"))
+                    still = (IndexJob.id == job.id, IndexJob.state == "running", IndexJob.worker == job.worker)
+                    if waiting is not None:
+                        session.execute(update(IndexJob).where(*still).values(
+                            state="failed", finished_at=now,
+                            message=f"its worker {job.worker} stopped; job {waiting}, queued, takes its work in"))
+                        continue
+                    moved = session.execute(update(IndexJob).where(*still).values(
+                        state="queued", worker="", message=f"its worker {job.worker} stopped; queued again"))
+                    if moved.rowcount:
+                        recovered.append(job.id)
+            except IntegrityError:  # a job of its kind was queued meanwhile: the next round supersedes this one
+                continue
         return recovered
 
-    def queued(self) -> list[int]:
+    def requeue(self, job_id: int, message: str) -> None:
+        """Put a running job back in the queue (its worker is stopping); closed as superseded when one of its
+        kind already waits."""
+        try:
+            with self.sessions.begin() as session:
+                session.execute(update(IndexJob).where(IndexJob.id == job_id, IndexJob.state == "running")
+                                .values(state="queued", worker="", message=message))
+        except IntegrityError:
+            self.finish(job_id, False, f"{message}; a queued job of its kind takes its work in")
+
+    def queued(self, older_than: timedelta | None = None) -> list[int]:
+        """Queued job ids, oldest first (``older_than``: only those waiting at least that long)."""
+        query = select(IndexJob.id).where(IndexJob.state == "queued").order_by(IndexJob.id)
+        if older_than is not None:
+            query = query.where(IndexJob.created_at <= utcnow() - older_than)
         with self.sessions() as session:
-            return list(session.scalars(select(IndexJob.id).where(IndexJob.state == "queued").order_by(IndexJob.id)))
+            return list(session.scalars(query))
 
     def get(self, job_id: int) -> JobView | None:
         with self.sessions() as session:

@@ -8,9 +8,10 @@ completes by itself after a keyword-only ingest or a model change.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from study_hub.config import Settings
-from study_hub.jobs.indexing import IndexService, worker_alive
+from study_hub.jobs.indexing import IndexService
 from study_hub.jobs.queue import JobQueue
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,14 @@ def run_worker(settings: Settings) -> None:
     service = index_service(settings, store, queue)
 
     def recover() -> None:
-        for job_id in service.ledger.recover(worker_alive):
-            log.warning("index job %d: its worker stopped; running it again", job_id)
+        """At start and every minute: dead workers' jobs queued again; jobs waiting a minute sent again (a
+        message lost with the process that sent it, or a send that failed; a duplicate is a no-op)."""
+        service.recover()
+        for job_id in service.ledger.queued(older_than=timedelta(minutes=1)):
             queue.send(job_id)
 
-    recover()
-    for job_id in service.ledger.queued():  # a message may have been lost with the process that sent it
+    service.recover()
+    for job_id in service.ledger.queued():
         queue.send(job_id)
     documents, _ = store.counts()
     reason = meaning_incomplete(settings) if documents else None

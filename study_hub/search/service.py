@@ -221,8 +221,12 @@ class _Generation:
         self.hold = hold
         self.keyword = WhooshKeywordIndex(folder)
         semantic = manifest.get("semantic")
-        self.semantic: SemanticIndex | None = SemanticIndex(folder) if with_vectors and semantic and \
-            semantic.get("passages") else None
+        try:
+            self.semantic: SemanticIndex | None = SemanticIndex(folder) if with_vectors and semantic and \
+                semantic.get("passages") else None
+        except BaseException:
+            self.keyword.close()
+            raise
         self.fingerprint = (semantic or {}).get("fingerprint")
         self.coverage = vector_coverage(manifest)  # (passages with a vector, passages)
         self.users = 0
@@ -371,11 +375,15 @@ class SearchService:
             manifest = read_manifest(folder)
             check_compatible(manifest)
             generation = _Generation(folder, manifest, reader_hold, with_vectors=self._encoder_source is not None)
-            generation.warm(self.analyzer)
-            return generation
         except BaseException:
             reader_hold.release()
             raise
+        try:
+            generation.warm(self.analyzer)
+        except BaseException:
+            generation.close()  # its searcher, connection and hold: a generation that fails must not leak them
+            raise
+        return generation
 
     def filters_for(self, parsed: ParsedQuery, request: SearchRequest) -> SearchFilters:
         extra = parse_filters(level=request.level, kind=request.kind, issuer=request.issuer, year=request.year,

@@ -100,7 +100,7 @@ class AppContext:
             with self.store.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             report["documents"], report["passages"] = self.store.counts()
-            report["jobs"] = [job.as_dict() for job in self.index.ledger.active()]
+            report["jobs"] = self.index.ledger.summary()  # who asked, where and why: /api/jobs (administrators)
         except Exception as exc:  # health reports any database failure instead of raising
             log.warning("health: database unreachable: %s", exc)
             report["database"] = f"error: {type(exc).__name__}"

@@ -133,19 +133,23 @@ class PassageDetail(Passage):
     related_available: bool = Field(description="False when the embedding index is not built or not loaded.")
 
 
-class Job(BaseModel):
-    """An index job: what the job worker is doing or will do, and how far it got."""
+class JobProgress(BaseModel):
+    """How far an index job got (what anyone may see)."""
     id: int
     kind: str = Field(description="update (after ingest, upload, removal) or rebuild")
     state: str = Field(description="queued, running, done or failed")
-    requested_by: str
-    reason: str
     phase: str = Field(description="keyword, model (loading or converting it) or embedding")
     done: int
     total: int
     percent: int | None
-    rate_per_second: float | None
     seconds_left: int | None
+
+
+class Job(JobProgress):
+    """An index job: what the job worker is doing or will do, how far it got, who asked and how it ended."""
+    requested_by: str
+    reason: str
+    rate_per_second: float | None
     attempts: int
     worker: str
     message: str = Field(description="The outcome, or why it failed.")
@@ -165,7 +169,7 @@ class Health(BaseModel):
     semantic_model: str | None
     search_by_meaning: bool
     meaning: Meaning | None = None
-    jobs: list[Job] = Field(default_factory=list, description="Index jobs running or waiting.")
+    jobs: list[JobProgress] = Field(default_factory=list, description="Index jobs running or waiting.")
 
 
 class UploadOut(BaseModel):

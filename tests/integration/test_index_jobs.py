@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from study_hub.accounts import AccountService
 from study_hub.index.builder import vector_coverage
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.jobs.indexing import IndexService, worker_alive
-from study_hub.jobs.ledger import JobLedger
+from study_hub.jobs.ledger import STALE_AFTER, JobLedger, this_worker
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
+from study_hub.store.models import utcnow
 from study_hub.webapp import create_app
 
 NOTICE = "关于开展社区议事协商试点工作的通知\n一、工作目标\n推动议事协商常态化，每季度至少召开一次居民议事会。\n"
@@ -49,14 +51,25 @@ def test_a_dead_workers_job_is_queued_again_and_a_waiting_one_merged_into_it(sto
 
     dead = f"{socket.gethostname()}:{2 ** 22 + 12345}"  # above pid_max's default: no such process
     assert ledger.claim(job_id, dead) is True
-    waiting, _ = ledger.request("update", "upload")
-    assert worker_alive(dead) is False and worker_alive("another-host:1") is None
+    assert worker_alive(dead) is False and worker_alive("another-host:1:5") is None
+    assert worker_alive(this_worker()) is True
     assert ledger.recover(worker_alive) == [job_id]
     assert ledger.get(job_id).state == "queued" and "stopped" in ledger.get(job_id).message
-    assert ledger.get(waiting).state == "done" and f"merged into job {job_id}" in ledger.get(waiting).message
     assert ledger.claim(job_id, "host:1") is True and ledger.get(job_id).attempts == 2
-    # Another node's worker: alive while its heartbeat is fresh.
+    # Another node's worker: alive while its heartbeat is fresh; gone once it is older than STALE_AFTER.
     assert ledger.recover(lambda worker: None) == []
+    later = utcnow() + STALE_AFTER + timedelta(seconds=1)
+    assert ledger.recover(lambda worker: None, now=later) == [job_id]
+    # A dead worker's job while one of its kind waits: the waiting one (its id is what someone waits on) takes
+    # its work in, and the dead one is closed as superseded.
+    assert ledger.claim(job_id, dead) is True
+    waiting, _ = ledger.request("update", "upload")
+    assert ledger.recover(worker_alive) == []
+    assert ledger.get(job_id).state == "failed" and f"job {waiting}" in ledger.get(job_id).message
+    assert ledger.get(waiting).state == "queued"
+    # A pid reused by another process (a restarted container): the start time tells them apart.
+    host, pid, started = this_worker().split(":")
+    assert worker_alive(f"{host}:{pid}:{int(started) + 1}") is False
 
 
 def test_an_update_without_a_model_keeps_the_vectors_and_the_worker_completes_them(tmp_path, embedder) -> None:
