@@ -47,8 +47,10 @@ class Settings(BaseSettings):
                     "or a hub id for deployments that can reach a hub.",
     )
     embedding_runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
-        default="auto", description="How the built-in model runs: auto (ONNX Runtime int8 on the CPU, torch on a "
-                                    "GPU), torch (sentence-transformers), onnx (float32) or onnx-int8.")
+        default="auto", description="How the built-in model runs: auto (on the CPU ONNX Runtime for queries and "
+                                    "torch for passages, the same vectors; torch on a GPU), torch "
+                                    "(sentence-transformers), onnx (float32) or onnx-int8 (faster, a little less "
+                                    "accurate).")
     models_dir: Path = Field(default=_default_models_dir(), description="Where the built-in model is converted to.")
     environment: Literal["development", "production"] = Field(
         default="development", description="production refuses a placeholder secret key and sends Secure cookies.")

@@ -155,22 +155,25 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(settings):
+def load_embedder(settings, for_queries: bool = False):
     """The embedding model the settings name (``STUDY_HUB_EMBEDDING_MODEL``, ``STUDY_HUB_MODELS_DIR``), on the
-    runtime ``STUDY_HUB_EMBEDDING_RUNTIME`` chooses (``resolved_runtime``)."""
-    runtime = resolved_runtime(settings)
+    runtime ``STUDY_HUB_EMBEDDING_RUNTIME`` chooses for this use (``resolved_runtime``): ``for_queries`` in a
+    web process, which embeds one question at a time, else for encoding passages (the job worker)."""
+    runtime = resolved_runtime(settings, for_queries)
     if runtime == "torch":
         return Embedder(settings.embedding_model, settings.models_dir)
     return onnx_embedder(settings.models_dir, "int8" if runtime == "onnx-int8" else "float32")
 
 
-def resolved_runtime(settings) -> str:
-    """torch, onnx or onnx-int8: what ``auto`` means here.
+def resolved_runtime(settings, for_queries: bool = False) -> str:
+    """torch, onnx or onnx-int8: what ``auto`` means here, for queries or for passages.
 
-    ``auto``: the built-in model on ONNX Runtime in int8 on the CPU (2x torch's encoding speed on 2 cores, a
-    query in 3 ms instead of 15, its vectors within cosine 0.994 of float32's and retrieval within 0.01:
-    benchmarks/encoders.py), torch (sentence-transformers) in half precision on a GPU. Any other model always
-    runs on sentence-transformers.
+    ``auto`` on the CPU, for the built-in model: ONNX Runtime float32 for queries (one question in 5.5 ms
+    instead of torch's 13.4) and torch for passages (37 passages/s against ONNX float32's 33); both give the
+    same vectors (cosine 1.0000, one fingerprint, one vector cache). int8 (``onnx-int8``) encodes 1.8x faster
+    but costs search by meaning 0.056 R@10 on the policy development set, so it is only on request
+    (benchmarks/encoders.py, results/encoders-2026-12-03.txt). On a CUDA GPU, torch in half precision. Any
+    other model always runs on sentence-transformers.
     """
     runtime = settings.embedding_runtime
     if settings.embedding_model != BUILTIN or runtime == "torch":
@@ -178,11 +181,12 @@ def resolved_runtime(settings) -> str:
     if runtime == "auto":
         import torch
 
-        return "torch" if torch.cuda.is_available() else DEFAULT_CPU_RUNTIME
+        if torch.cuda.is_available():
+            return "torch"
+        return "onnx" if for_queries else "torch"
     return runtime
 
 
-DEFAULT_CPU_RUNTIME = "onnx-int8"
 BUILTIN_MAX_SEQ_LENGTH = 512  # what sentence-transformers takes for the converted model (its tokenizer's limit)
 
 

@@ -69,7 +69,7 @@ def load_encoder(settings: Settings):
         return None
     from study_hub.embedding.encoder import EncoderLoader, load_embedder
 
-    return EncoderLoader(lambda: load_embedder(settings))
+    return EncoderLoader(lambda: load_embedder(settings, for_queries=True))
 
 
 def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTINGS) -> FastAPI:

@@ -199,6 +199,7 @@ def test_the_worker_asks_for_embedding_when_the_index_lacks_this_runtimes_vector
     from study_hub.jobs.worker import meaning_incomplete
 
     settings, _ = semantic_home  # vectors from torch (sentence-transformers), complete
+    assert meaning_incomplete(settings) is None  # auto: torch for passages on the CPU
     assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "torch"})) is None
     assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "onnx"})) is None  # same vectors
     assert meaning_incomplete(settings.model_copy(update={"embedding_runtime": "onnx-int8"})) == \

@@ -169,8 +169,8 @@ def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(se
 
 
 def test_the_onnx_runtimes_give_the_torch_vectors_and_int8_stays_close(embedder, models_dir) -> None:
-    """The CPU default runs the built-in model on ONNX Runtime: float32 is torch's vectors (one fingerprint, one
-    vector cache); int8 is within cosine 0.99 and keeps a fingerprint of its own."""
+    """Web processes embed questions on ONNX Runtime: float32 gives torch's vectors (one fingerprint, one vector
+    cache); int8, on request, is within cosine 0.99 and keeps a fingerprint of its own."""
     from study_hub.embedding.encoder import load_embedder, onnx_embedder
 
     lines = (SHIPPED_CORPUS / "docs" / f"{SEMANTIC_DOCS[0]}.txt").read_text(encoding="utf-8").splitlines()
@@ -181,6 +181,9 @@ def test_the_onnx_runtimes_give_the_torch_vectors_and_int8_stays_close(embedder,
     assert (reference * full.encode_passages(texts)).sum(axis=1).min() > 0.9999
     assert float(full.encode_queries(["小区没有物业公司怎么管"])[0] @ embedder.encode_queries(
         ["小区没有物业公司怎么管"])[0]) > 0.9999
-    int8 = load_embedder(Settings(models_dir=models_dir))  # the default on a machine without a GPU
+    defaults = Settings(models_dir=models_dir)  # a machine without a GPU: ONNX for queries, torch for passages
+    assert load_embedder(defaults, for_queries=True).info["runtime"] == "onnxruntime-float32"
+    assert isinstance(load_embedder(defaults), type(embedder))
+    int8 = load_embedder(defaults.model_copy(update={"embedding_runtime": "onnx-int8"}))
     assert int8.info["runtime"] == "onnxruntime-int8" and int8.fingerprint != embedder.fingerprint
     assert (reference * int8.encode_passages(texts)).sum(axis=1).min() > 0.99
