@@ -95,7 +95,8 @@ def check_semantic_compatible(manifest: dict[str, Any], encoder: PassageEncoder)
 
 
 def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None, cache_dir: Path | None,
-              progress: Progress | None, previous: dict[str, Any] | None = None) -> dict[str, Any] | None:
+              progress: Progress | None, previous: dict[str, Any] | None = None,
+              deadline: float | None = None) -> dict[str, Any] | None:
     """Vectors for the store's passages (cached by text), or None when there are none to give.
 
     With an ``encoder`` every passage gets its vector. Without one (a web process, ``--no-wait``) the vectors
@@ -118,7 +119,7 @@ def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None
     try:
         counts = build_vectors(folder, list(store.iter_index_records()),
                                encoder.encode_passages if encoder is not None else None, cache, progress,
-                               chunk=encoder.chunk_size if encoder is not None else 256)
+                               chunk=encoder.chunk_size if encoder is not None else 256, deadline=deadline)
     finally:
         cache.close()
     return {**info, "embedded_text": EMBEDDED_TEXT_VERSION, **counts}
@@ -168,7 +169,9 @@ def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
 
 def update_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
                    encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
-                   embed_progress: Progress | None = None) -> BuildReport:
+                   embed_progress: Progress | None = None, embed_until: float | None = None) -> BuildReport:
+    """``embed_until`` (``time.monotonic()``): encode until then and publish, the rest of the passages left
+    pending for the next call (the job worker publishes every minute of a long encoding)."""
     started = time.perf_counter()
     current = current_generation(root)
     rebuild = {"progress": progress, "encoder": encoder, "cache_dir": cache_dir, "embed_progress": embed_progress}
@@ -202,7 +205,7 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         exact.add(records)
         passages = exact.count()
         exact.close()
-        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, built)
+        semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, built, embed_until)
         build.publish(_manifest(store, fingerprints, passages, semantic))
     return BuildReport(build.name, "incremental", len(fingerprints), passages, len(changed | removed),
                        time.perf_counter() - started)

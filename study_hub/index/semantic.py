@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,13 +120,14 @@ def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int]
 
 def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray] | None,
                   cache: VectorCache, progress: Callable[[int, int], None] | None = None,
-                  chunk: int = 256) -> dict[str, Any]:
+                  chunk: int = 256, deadline: float | None = None) -> dict[str, Any]:
     """Write vectors for ``records`` (store order) and their windows into ``folder``; encode only what the
     cache lacks.
 
     ``encode`` None (no model in this process): only what the cache holds is written, and the passages
     lacking a vector (their own or a window's) are listed in ``PENDING`` for the job worker to encode; the
-    vectors of unchanged passages are never thrown away.
+    vectors of unchanged passages are never thrown away. ``deadline`` (``time.monotonic()``): stop encoding
+    then, and write what there is, the rest pending, so that a long encoding publishes as it goes.
     """
     texts_of: list[list[str]] = []  # per record: its own text, then its windows'
     for record in records:
@@ -146,6 +148,8 @@ def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[li
             encoded += len(part)
             if progress:
                 progress(encoded, len(missing))
+            if deadline is not None and time.monotonic() > deadline:  # at least one chunk per call
+                break
     kept: list[IndexRecord] = []
     own_keys: list[str] = []
     window_of: list[int] = []  # the passage row of each window row

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 JobProgress = Callable[[str, int, int], None]  # (phase, done, total)
 HEARTBEAT_SECONDS = 5.0
 PROGRESS_EVERY = 1.0  # seconds between progress writes to the store
+EMBED_ROUND_SECONDS = 60.0  # a long encoding publishes what it has this often
 LOCK_WAIT_SECONDS = 3600  # an index build by a command outside the jobs holds the lock: wait this long at most
 
 
@@ -201,15 +202,41 @@ class IndexService:
             encoder = self.encoder()
             report("model", 1, 1)
 
-            def embed_progress(done: int, total: int) -> None:
-                report("embedding", done, total)
-
-            report("embedding", 0, 0)
-            second = self._under_lock(lambda: update_indexes(self.store, root, encoder=encoder, cache_dir=cache,
-                                                             embed_progress=embed_progress))
-            self.ledger.published(job.id, second.generation)
-            outcome.append(_describe(second))
+            outcome.append(self._embed(job.id, encoder, report))
         return "; ".join(outcome)
+
+    def _embed(self, job_id: int, encoder, report: JobProgress) -> str:
+        """Encode the pending passages, publishing a generation after each ``EMBED_ROUND_SECONDS`` of encoding:
+        on a fresh machine search by meaning starts over the first minute's passages instead of waiting for
+        them all, and says how complete it is."""
+        root, cache = self.settings.indexes_dir, self.settings.vector_cache_dir
+        totals = {"texts": None, "before": 0}  # texts to encode in all; encoded in earlier rounds
+        report("embedding", 0, 0)
+
+        def embed_progress(done: int, missing: int) -> None:
+            if totals["texts"] is None:
+                totals["texts"] = missing
+            report("embedding", totals["before"] + done, totals["texts"])
+
+        rounds = []
+        while True:
+            built = self._under_lock(lambda: update_indexes(
+                self.store, root, encoder=encoder, cache_dir=cache, embed_progress=embed_progress,
+                embed_until=time.monotonic() + EMBED_ROUND_SECONDS))
+            rounds.append(built)
+            if built.mode == "unchanged":
+                break
+            self.ledger.published(job_id, built.generation)
+            semantic = read_manifest(root / built.generation).get("semantic") or {}
+            totals["before"] += int(semantic.get("encoded", 0))
+            if not semantic.get("pending"):
+                break
+            if not semantic.get("encoded"):  # nothing encoded in a whole round: a stuck model; say so
+                raise RuntimeError(f"{semantic.get('pending')} passages could not be encoded")
+        published = [r for r in rounds if r.mode != "unchanged"]
+        if not published:
+            return _describe(rounds[-1])
+        return f"{_describe(published[-1])}; {totals['before']} texts encoded in {len(published)} publication(s)"
 
     def encoder(self):
         """The embedding model, loaded (and on a fresh machine converted) once per process."""

@@ -108,6 +108,28 @@ def test_an_update_without_a_model_keeps_the_vectors_and_the_worker_completes_th
     assert search.search(SearchRequest("小区没有物业公司怎么管")).meaning.complete
 
 
+def test_a_long_encoding_publishes_as_it_goes(tmp_path, embedder, monkeypatch) -> None:
+    """Search by meaning starts over the passages encoded so far instead of waiting for them all."""
+    import study_hub.jobs.indexing as indexing
+
+    monkeypatch.setattr(indexing, "EMBED_ROUND_SECONDS", 0.0)  # one chunk of texts per publication
+    settings, store = ingested_home(tmp_path, SEMANTIC_DOCS[:2], semantic=True)
+    seen: list[tuple[int, int]] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        folder = current_generation(settings.indexes_dir)
+        if phase == "embedding" and folder is not None:
+            seen.append(vector_coverage(read_manifest(folder)))
+
+    job = IndexService(settings, store, encoder=lambda: embedder).request_and_run("update", "test", progress=progress)
+    assert job.state == "done" and "publication" in job.message, job.message
+    partial = {covered for covered in seen if 0 < covered[0] < covered[1]}
+    assert len(partial) >= 2, seen  # several generations with some of the vectors, served in turn
+    final = read_manifest(current_generation(settings.indexes_dir))
+    assert vector_coverage(final)[0] == vector_coverage(final)[1]
+    assert JobLedger(store).get(job.id).done == JobLedger(store).get(job.id).total > 0
+
+
 def test_a_failing_job_is_kept_with_its_message(tmp_path) -> None:
     settings, store = ingested_home(tmp_path, [DOC])
 
