@@ -76,7 +76,28 @@ def encode_in_chunks(encode: Callable[[Sequence[str]], np.ndarray], texts: Seque
     return out
 
 
-class Embedder:
+class PromptedEncoder:
+    """Queries and passages encoded with their prompts ("query: ", "passage: "), passages a chunk at a time;
+    a runtime gives ``_encode(texts, prompt)``, ``dimension``, ``chunk_size`` and the two prompts."""
+
+    query_prompt: str
+    passage_prompt: str
+    dimension: int
+    chunk_size: int
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt)
+
+    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Passage vectors, in chunks; ``progress(n)`` is called with the number encoded so far."""
+        return encode_in_chunks(lambda part: self._encode(part, self.passage_prompt), texts, self.dimension,
+                                self.chunk_size, progress)
+
+
+class Embedder(PromptedEncoder):
     """Encodes queries and passages; ``info`` describes the model for index manifests."""
 
     def __init__(self, model: str = BUILTIN, models_dir: Path | None = None, device: str | None = None,
@@ -138,14 +159,6 @@ class Embedder:
         # Texts handed to one encode call: sentence-transformers sorts each call's texts by length, so larger
         # chunks pad less; the index builder saves the vector cache after each chunk, so a crash loses little.
         return self.batch_size * 16
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
-
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Passage vectors, in batches; ``progress(n)`` is called with the number encoded so far."""
-        return encode_in_chunks(lambda part: self._encode(part, self.passage_prompt), texts, self.dimension,
-                                self.chunk_size, progress)
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if not texts:

@@ -16,11 +16,13 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from study_hub.embedding.encoder import PromptedEncoder
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("float32", "int8")
@@ -110,7 +112,7 @@ def _quantise(source: Path, target: Path) -> None:
     os.replace(temporary, target)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(PromptedEncoder):
     """The ``Embedder`` interface (``info``, ``fingerprint``, ``dimension``, ``encode_queries``,
     ``encode_passages``) for the built-in model on ONNX Runtime's CPU provider."""
 
@@ -144,15 +146,6 @@ class OnnxEmbedder:
     batch_size = 4
 
     chunk_size = 128  # texts per encode call: the index builder saves the vector cache after each
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
-
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        from study_hub.embedding.encoder import encode_in_chunks
-
-        return encode_in_chunks(lambda part: self._encode(part, self.passage_prompt), texts, self.dimension,
-                                self.chunk_size, progress)
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
