@@ -7,6 +7,8 @@ before the attempt is judged, one conditional insert), so which process answers 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -100,3 +102,40 @@ def test_members_check_in_once_whichever_process_answers(served) -> None:
     assert answers == [200] * (2 * MEMBERS)
     recorded = rows(served["home"], "SELECT user_id, status FROM attendance WHERE session_id = ?", sid)
     assert len(recorded) == MEMBERS and {status for _, status in recorded} == {"present"}
+
+
+CLAIMER = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from study_hub.config import Settings
+from study_hub.jobs.ledger import JobLedger
+from study_hub.store import open_store
+ledger = JobLedger(open_store(Settings(home=sys.argv[1])))
+with ThreadPoolExecutor(4) as pool:
+    if sys.argv[2] == "request":
+        found = pool.map(lambda n: ledger.request("update", f"{sys.argv[3]}-{n}")[0], range(4))
+    else:
+        found = pool.map(lambda n: ledger.claim(int(sys.argv[2]), f"{sys.argv[3]}:{n}"), range(4))
+print(" ".join(map(str, found)))
+"""
+
+
+def _in_two_processes(home, what: str) -> list[str]:
+    processes = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(home), what, f"w{n}"],
+                                  stdout=subprocess.PIPE, text=True) for n in range(2)]
+    return [found for process in processes for found in process.communicate(timeout=120)[0].split()]
+
+
+def test_index_jobs_queue_once_and_run_once_across_two_processes(tmp_path) -> None:
+    """Two worker processes, four threads each: eight requests queue one job, and one of eight claims wins."""
+    from study_hub.jobs.ledger import JobLedger
+
+    settings = Settings(home=tmp_path / "home")
+    ledger = JobLedger(open_store(settings))
+    asked = set(_in_two_processes(settings.home, "request"))
+    assert len(asked) == 1 and ledger.queued() == [int(next(iter(asked)))]
+    claims = _in_two_processes(settings.home, next(iter(asked)))
+    assert claims.count("True") == 1 and claims.count("None") == 7, claims
+    # A second job cannot start while that one runs, whichever process asks.
+    second, _ = ledger.request("update", "upload")
+    assert _in_two_processes(settings.home, str(second)) == ["False"] * 8
