@@ -253,7 +253,3 @@ class EncoderLoader:
     @property
     def failed(self) -> bool:
         return self._done.is_set() and self._model is None
-
-    def wait(self, timeout: float | None = None) -> Embedder | None:
-        self._done.wait(timeout)
-        return self._model

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from study_hub.config import Settings
-from study_hub.errors import StudyHubError
-from study_hub.index.builder import BuildReport, build_indexes, update_indexes, vector_coverage
-from study_hub.index.generations import BuildLockedError, current_generation, read_manifest
+from study_hub.index.builder import BuildReport, build_indexes, update_indexes
+from study_hub.index.generations import BuildLockedError, read_manifest
 from study_hub.jobs.ledger import JobLedger, JobView, process_started, this_worker
 from study_hub.store import DocumentStore
 
@@ -257,26 +256,7 @@ class IndexService:
                     raise
                 time.sleep(1.0)
 
-    # --- looking at it -------------------------------------------------------------------------------
-
-    def status(self) -> dict[str, Any]:
-        """The generation served, how complete its vectors are, and the jobs running or waiting."""
-        folder = current_generation(self.settings.indexes_dir)
-        index: dict[str, Any] | None = None
-        if folder is not None:
-            manifest = read_manifest(folder)
-            with_vectors, passages = vector_coverage(manifest)
-            index = {"generation": folder.name, "created_at": manifest.get("created_at"),
-                     "documents": (manifest.get("counts") or {}).get("documents"), "passages": passages,
-                     "passages_with_vectors": with_vectors,
-                     "model": (manifest.get("semantic") or {}).get("model")}
-        return {"index": index, "jobs": [job.as_dict() for job in self.ledger.active()]}
-
 
 def _describe(report: BuildReport) -> str:
     return f"{report.generation}: {report.mode}, {report.changed_documents} documents re-indexed, " \
            f"{report.passages} passages, {report.seconds:.1f} s"
-
-
-class JobFailed(StudyHubError):
-    pass

@@ -58,9 +58,6 @@ class JobQueue:
     def send(self, job_id: int) -> None:
         self._index_job(job_id)
 
-    def pending(self) -> int:
-        return self.huey.pending_count()
-
     def work(self, run: Callable[[int], object], recover: Callable[[], object]) -> None:
         """Be the worker: run jobs one at a time until SIGINT or SIGTERM (huey's consumer, its signal handling).
 

@@ -106,11 +106,6 @@ class SearchResponse:
     took_ms: float = 0.0
     meaning: MeaningState | None = None  # for a hybrid or semantic request: whether meaning could rank it
 
-    @property
-    def meaning_unavailable(self) -> bool:
-        """A request by meaning answered by keyword ranking alone, because meaning is not ready yet."""
-        return self.meaning is not None and not self.meaning.ready
-
 
 @dataclass(frozen=True)
 class FusionWeights:
