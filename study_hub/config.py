@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_unpacked_bytes: int = Field(
         default=200 * MiB, gt=0, description="Refuse docx whose unpacked size exceeds this (zip bombs)."
     )
+    keyword_engine: Literal["tantivy", "whoosh"] = Field(
+        default="tantivy", description="The keyword engine new index generations are built with: tantivy (Rust, "
+                                       "fast) or whoosh (pure Python, the design card's). A generation is served by "
+                                       "the engine that built it; the next update rebuilds with this one.")
     semantic: bool = Field(default=True, description="Build and use the embedding index (search by meaning).")
     embedding_model: str = Field(
         default="builtin",

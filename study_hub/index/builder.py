@@ -12,14 +12,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
 from study_hub.domain import IndexRecord
 from study_hub.errors import StudyHubError
 from study_hub.index import keyword
-from study_hub.index.exact import ExactIndex
 from study_hub.index.generations import current_generation, new_generation, read_manifest
 from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
 from study_hub.segment.tokens import default_analyzer
@@ -61,12 +59,12 @@ def _counting(records: Iterable[IndexRecord], total: int, progress: Progress | N
             progress(done, total)
 
 
-def analyzer_manifest() -> dict[str, Any]:
+def analyzer_manifest(engine: str = keyword.DEFAULT_ENGINE) -> dict[str, Any]:
     analyzer = default_analyzer()
     return {
         "analyzer_version": analyzer.version,
         "dictionary": {"entries": analyzer.dictionary.entries, "sha256": analyzer.dictionary.sha256},
-        "keyword_engine": f"whoosh-reloaded {version('whoosh-reloaded')}",
+        "keyword_engine": keyword.engine_label(engine),
     }
 
 
@@ -134,7 +132,7 @@ def vector_coverage(manifest: dict[str, Any]) -> tuple[int, int]:
 
 def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
                   procs: int | None = None, encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
-                  embed_progress: Progress | None = None) -> BuildReport:
+                  embed_progress: Progress | None = None, engine: str = keyword.DEFAULT_ENGINE) -> BuildReport:
     started = time.perf_counter()
     fingerprints = store.document_fingerprints()
     total = store.counts()[1]
@@ -143,23 +141,19 @@ def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = 
     current = current_generation(root)
     previous = (read_manifest(current).get("semantic") if current is not None else None)
     with new_generation(root) as build:
-        count = keyword.build_whoosh(build.folder, _counting(store.iter_index_records(), total, progress),
-                                     procs=procs)
-        keyword.write_titles(build.folder, store.document_titles())
-        exact = ExactIndex(build.folder, writable=True)
-        exact.add(store.iter_index_records())
-        exact.optimize()
-        exact.close()
+        count = keyword.build_keyword(engine, build.folder,
+                                      lambda: _counting(store.iter_index_records(), total, progress),
+                                      store.document_titles(), procs=procs)
         semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, previous)
-        build.publish(_manifest(store, fingerprints, count, semantic))
+        build.publish(_manifest(store, fingerprints, count, semantic, engine))
     return BuildReport(build.name, "full", len(fingerprints), count, len(fingerprints),
                        time.perf_counter() - started)
 
 
 def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
-              semantic: dict[str, Any] | None) -> dict[str, Any]:
+              semantic: dict[str, Any] | None, engine: str) -> dict[str, Any]:
     return {
-        **analyzer_manifest(),
+        **analyzer_manifest(engine),
         "corpus_fingerprint": store.corpus_fingerprint(fingerprints),
         "counts": {"documents": len(fingerprints), "passages": passages},
         "semantic": semantic,
@@ -169,18 +163,23 @@ def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
 
 def update_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
                    encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
-                   embed_progress: Progress | None = None, embed_until: float | None = None) -> BuildReport:
+                   embed_progress: Progress | None = None, embed_until: float | None = None,
+                   engine: str = keyword.DEFAULT_ENGINE) -> BuildReport:
     """``embed_until`` (``time.monotonic()``): encode until then and publish, the rest of the passages left
-    pending for the next call (the job worker publishes every minute of a long encoding)."""
+    pending for the next call (the job worker publishes every minute of a long encoding). A generation built
+    by another keyword ``engine`` than the one asked for is rebuilt whole."""
     started = time.perf_counter()
     current = current_generation(root)
-    rebuild = {"progress": progress, "encoder": encoder, "cache_dir": cache_dir, "embed_progress": embed_progress}
+    rebuild = {"progress": progress, "encoder": encoder, "cache_dir": cache_dir, "embed_progress": embed_progress,
+               "engine": engine}
     if current is None:
         return build_indexes(store, root, **rebuild)
     manifest = read_manifest(current)
     try:
         check_compatible(manifest)
     except IndexMismatchError:
+        return build_indexes(store, root, **rebuild)
+    if keyword.engine_of(manifest) != engine:
         return build_indexes(store, root, **rebuild)
     built = manifest.get("semantic") or {}
     # With a model at hand: vectors of another model, or passages still waiting for theirs, are work to do.
@@ -198,14 +197,9 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
     with new_generation(root, copy_from=current) as build:
         stale = sorted(changed | removed)
         records = list(store.iter_index_records(sorted(changed)))
-        keyword.update_whoosh(build.folder, stale, _counting(records, len(records), progress))
-        keyword.write_titles(build.folder, store.document_titles())
-        exact = ExactIndex(build.folder, writable=True)
-        exact.delete_documents(stale)
-        exact.add(records)
-        passages = exact.count()
-        exact.close()
+        passages = keyword.update_keyword(engine, build.folder, stale, list(_counting(records, len(records), progress)),
+                                          store.document_titles())
         semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, built, embed_until)
-        build.publish(_manifest(store, fingerprints, passages, semantic))
+        build.publish(_manifest(store, fingerprints, passages, semantic, engine))
     return BuildReport(build.name, "incremental", len(fingerprints), passages, len(changed | removed),
                        time.perf_counter() - started)

@@ -193,7 +193,8 @@ class IndexService:
             report("keyword", done, total)
 
         build = build_indexes if full else update_indexes
-        first = self._under_lock(lambda: build(self.store, root, keyword_progress, encoder=None, cache_dir=cache))
+        first = self._under_lock(lambda: build(self.store, root, keyword_progress, encoder=None, cache_dir=cache,
+                                               engine=self.settings.keyword_engine))
         self.ledger.published(job.id, first.generation)
         outcome = [_describe(first)]
         if self._load_encoder is not None:
@@ -221,7 +222,7 @@ class IndexService:
         while True:
             built = self._under_lock(lambda: update_indexes(
                 self.store, root, encoder=encoder, cache_dir=cache, embed_progress=embed_progress,
-                embed_until=time.monotonic() + EMBED_ROUND_SECONDS))
+                embed_until=time.monotonic() + EMBED_ROUND_SECONDS, engine=self.settings.keyword_engine))
             rounds.append(built)
             if built.mode == "unchanged":
                 break

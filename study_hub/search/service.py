@@ -31,7 +31,14 @@ from study_hub.domain import LEVELS, passage_url
 from study_hub.errors import NotFoundError, StudyHubError
 from study_hub.index.builder import check_compatible, vector_coverage
 from study_hub.index.generations import ReaderHold, current_generation, hold, read_manifest
-from study_hub.index.keyword import KeywordQuery, KeywordResults, SearchFilters, TermGroup, WhooshKeywordIndex
+from study_hub.index.keyword import (
+    KeywordIndex,
+    KeywordQuery,
+    KeywordResults,
+    SearchFilters,
+    TermGroup,
+    open_keyword_index,
+)
 from study_hub.index.semantic import SemanticIndex
 from study_hub.ingest.metadata import guess_language
 from study_hub.search import ranking
@@ -214,7 +221,7 @@ class _Generation:
         self.name = folder.name
         self.manifest = manifest
         self.hold = hold
-        self.keyword = WhooshKeywordIndex(folder)
+        self.keyword = open_keyword_index(folder, manifest)
         semantic = manifest.get("semantic")
         try:
             self.semantic: SemanticIndex | None = SemanticIndex(folder) if with_vectors and semantic and \
@@ -456,7 +463,7 @@ class SearchService:
             meaning=meaning if request.mode != "keyword" else None,
         )
 
-    def _keyword(self, index: WhooshKeywordIndex, parsed: ParsedQuery, analyzed: _Analyzed,
+    def _keyword(self, index: KeywordIndex, parsed: ParsedQuery, analyzed: _Analyzed,
                  filters: SearchFilters, request: SearchRequest):
         offset = (request.page - 1) * request.limit
         sort = request.sort if parsed.has_terms else "date"  # browsing by filters: newest first
@@ -473,7 +480,7 @@ class SearchService:
         return hits, total, partial_from, facets
 
     @staticmethod
-    def _keyword_pool(index: WhooshKeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
+    def _keyword_pool(index: KeywordIndex, analyzed: _Analyzed, filters: SearchFilters, size: int,
                       facets: bool, strict: KeywordResults | None = None) -> tuple[list, list, KeywordResults]:
         """Full matches (every word) then partial ones (some words), up to ``size`` in all.
 

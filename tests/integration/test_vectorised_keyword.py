@@ -16,7 +16,8 @@ from whoosh import scoring
 from study_hub.config import Settings
 from study_hub.index.builder import build_indexes, update_indexes
 from study_hub.index.generations import current_generation
-from study_hub.index.keyword import KeywordQuery, SearchFilters, TermGroup, WhooshKeywordIndex
+from study_hub.index.keyword import KeywordQuery, SearchFilters, TermGroup
+from study_hub.index.keyword_whoosh import WhooshKeywordIndex
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
@@ -70,7 +71,7 @@ def home(tmp_path: Path):
 
 def test_rankings_equal_whoosh_on_a_multi_segment_index(home) -> None:
     settings, store, _ = home
-    build_indexes(store, settings.indexes_dir, procs=2)
+    build_indexes(store, settings.indexes_dir, procs=2, engine="whoosh")
     index = WhooshKeywordIndex(current_generation(settings.indexes_dir))
     assert len(index._searcher.leaf_searchers()) > 1  # the layout under test
     assert compare(index) >= 20
@@ -79,11 +80,11 @@ def test_rankings_equal_whoosh_on_a_multi_segment_index(home) -> None:
 
 def test_rankings_equal_whoosh_after_deletions(home) -> None:
     settings, store, docs = home
-    build_indexes(store, settings.indexes_dir, procs=1)
+    build_indexes(store, settings.indexes_dir, procs=1, engine="whoosh")
     edited = docs / "central-law-villagers-committee-2018.txt"
     edited.write_text(edited.read_text(encoding="utf-8").replace("村民会议", "村民大会"), encoding="utf-8")
     assert ingest_paths([docs], store, settings).ok
-    assert update_indexes(store, settings.indexes_dir).mode == "incremental"
+    assert update_indexes(store, settings.indexes_dir, engine="whoosh").mode == "incremental"
     index = WhooshKeywordIndex(current_generation(settings.indexes_dir))
     assert index._searcher.reader().has_deletions()
     assert compare(index) >= 20
