@@ -2,8 +2,8 @@
 
 Fields of the ``tantivy/`` index in a generation folder:
 
-- ``body``, ``heading``: the analyzer's search-mode tokens (``PreTokenizedString``: our ordinal positions and
-  character offsets), BM25; heading matches boosted ×2.
+- ``body``, ``heading``: the analyzer's search-mode tokens (ours, the same as the whoosh engine's and the
+  highlighter's), BM25; heading matches boosted ×2; tokenised by two processes in a large build.
 - ``title``: the document title's tokens on every passage; a query word found there adds ``TITLE_SCORE``
   (a constant-score clause), the title table's semantics of the whoosh engine.
 - ``exact``: the passage's folded text (``fold_exact``) as overlapping character bigrams, one per character
@@ -20,9 +20,12 @@ Fields of the ``tantivy/`` index in a generation folder:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import multiprocessing
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,14 +55,19 @@ FACET_BUCKETS = 100_000  # more distinct values than any facet has, so every cou
 TABLE_COLUMNS = ("passage_id", "doc_id", "level", "kind", "issuer", "year", "date")
 
 
+TERMS = "study_hub_terms"  # our terms, space-separated: split on spaces, nothing else (no lowercasing, no length cut)
+_WHITESPACE = re.compile(r"\s")
+CHUNK = 1_000  # records per task of the tokenising processes
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("key", indexed=True, fast=True)
     builder.add_text_field("doc_id", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("body", tokenizer_name="raw", index_option="freq")
-    builder.add_text_field("heading", tokenizer_name="raw", index_option="freq")
-    builder.add_text_field("title", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("exact", tokenizer_name="whitespace", index_option="position")
+    builder.add_text_field("body", tokenizer_name=TERMS, index_option="freq")
+    builder.add_text_field("heading", tokenizer_name=TERMS, index_option="freq")
+    builder.add_text_field("title", tokenizer_name=TERMS, index_option="basic")
+    builder.add_text_field("exact", tokenizer_name=TERMS, index_option="position")
     for name in ("level", "kind", "issuer", "language"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_unsigned_field("year", indexed=True, fast=True)
@@ -67,12 +75,22 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _registered(index: tantivy.Index) -> tantivy.Index:
+    index.register_tokenizer(TERMS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    return index
+
+
+def term(token: str) -> str:
+    """An analyzer token as indexed: whitespace inside it (a dictionary phrase) stands as ``SPACE``."""
+    return _WHITESPACE.sub(SPACE, token)
+
+
 def exact_terms(text: str) -> list[str]:
     """The folded text as one term per character: the bigram it starts (the last character alone)."""
-    folded = "".join(SPACE if c.isspace() else c for c in fold_exact(text))
+    folded = _WHITESPACE.sub(SPACE, fold_exact(text))
     if not folded:
         return []
-    return [folded[i:i + 2] for i in range(len(folded) - 1)] + [folded[-1]]
+    return [*map(str.__add__, folded, folded[1:]), folded[-1]]
 
 
 def date_key(date: str | None) -> int:
@@ -81,21 +99,50 @@ def date_key(date: str | None) -> int:
     return int(digits.ljust(8, "0")) if digits else 0
 
 
-def _pre_tokenized(text: str) -> tantivy.PreTokenizedString:
-    return tantivy.PreTokenizedString(text, [tantivy.Token(t.text, t.position, t.start, t.end)
-                                             for t in cached_tokens(text)])
+def _terms(text: str | None) -> str:
+    """The analyzer's index tokens of ``text`` (body, heading path or title), space-separated.
+
+    Only the terms and their counts matter to BM25 (no positions are indexed for these fields: exact wording
+    has its own field), so the tokens go in as one string that the ``TERMS`` tokenizer splits, much cheaper
+    than a ``PreTokenizedString`` of token objects.
+    """
+    if not text:
+        return ""
+    texts = [t.text for t in cached_tokens(text)]
+    joined = " ".join(texts)
+    if joined.count(" ") == len(texts) - 1 and not _WHITESPACE.search(joined.replace(" ", "")):
+        return joined
+    return " ".join(map(term, texts))  # a token holds whitespace (rare): mark it
 
 
-def _document(record: IndexRecord, key: int) -> tantivy.Document:
+def _fields(records: list[IndexRecord]) -> list[tuple[IndexRecord, str, str, str, str]]:
+    """Each record with its four analysed fields (run in the tokenising processes)."""
+    return [(r, _terms(r.text), _terms(r.heading), _terms(r.title), " ".join(exact_terms(r.text))) for r in records]
+
+
+def _analysed(records: Iterable[IndexRecord], procs: int) -> Iterator[tuple[IndexRecord, str, str, str, str]]:
+    """Records with their analysed fields, tokenised by ``procs`` processes when more than one."""
+    remaining = iter(records)
+    chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
+    if procs <= 1:
+        for chunk in chunks:
+            yield from _fields(chunk)
+        return
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        for analysed in pool.imap(_fields, chunks):
+            yield from analysed
+
+
+def _document(key: int, record: IndexRecord, body: str, heading: str, title: str, exact: str) -> tantivy.Document:
     document = tantivy.Document()
     document.add_unsigned("key", key)
     document.add_text("doc_id", record.doc_id)
-    document.add_pre_tokenized_text("body", _pre_tokenized(record.text))
-    if record.heading:
-        document.add_pre_tokenized_text("heading", _pre_tokenized(record.heading))
-    if record.title:
-        document.add_pre_tokenized_text("title", _pre_tokenized(record.title))
-    document.add_text("exact", " ".join(exact_terms(record.text)))
+    document.add_text("body", body)
+    if heading:
+        document.add_text("heading", heading)
+    if title:
+        document.add_text("title", title)
+    document.add_text("exact", exact)
     for name, value in (("level", record.level), ("kind", record.kind), ("issuer", record.issuer),
                         ("language", record.language)):
         if value:
@@ -144,8 +191,8 @@ def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], re
         for doc_id in remove_doc_ids:
             writer.delete_documents_by_term("doc_id", doc_id)
         table.remove_documents(set(remove_doc_ids))
-        for record in records:
-            writer.add_document(_document(record, table.add(record)))
+        for record, *fields in _analysed(records, procs):
+            writer.add_document(_document(table.add(record), record, *fields))
         writer.commit()
     except BaseException:
         writer.rollback()
@@ -157,7 +204,7 @@ def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int 
     """A new tantivy index of ``records()`` in ``folder`` (titles come with each record)."""
     target = folder / TANTIVY_DIR
     target.mkdir(parents=True)
-    index = tantivy.Index(_schema(), path=str(target))
+    index = _registered(tantivy.Index(_schema(), path=str(target)))
     table = _KeyTable.empty()
     _write(index, table, [], records(), procs)
     table.save(folder)
@@ -165,7 +212,7 @@ def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int 
 
 
 def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str]) -> int:
-    index = tantivy.Index.open(str(folder / TANTIVY_DIR))
+    index = _registered(tantivy.Index.open(str(folder / TANTIVY_DIR)))
     table = _KeyTable.load(folder)
     _write(index, table, remove_doc_ids, records, 1)
     table.save(folder)
@@ -203,7 +250,7 @@ class TantivyKeywordIndex:
     # building queries ---------------------------------------------------------------------------
 
     def _term(self, field: str, token: str) -> Query:
-        return Query.term_query(self._schema, field, token)
+        return Query.term_query(self._schema, field, term(token))
 
     def _scored(self, field: str, token: str, boost: float = 1.0) -> Query:
         """BM25 of ``token`` in ``field`` with the idf the whoosh engine uses, log(N / (df + 1)) + 1.
@@ -213,7 +260,7 @@ class TantivyKeywordIndex:
         top 10 agreed on 0.89 of the passages; with this boost on each term they agree as tested in
         ``tests/contract``.
         """
-        frequency = self._searcher.doc_freq(field, token)
+        frequency = self._searcher.doc_freq(field, term(token))
         if frequency:
             size = max(self._size, frequency)
             ours = math.log(size / (frequency + 1)) + 1
@@ -393,7 +440,7 @@ class TantivyKeywordIndex:
 
     def _token_presence(self, token: str, keys: np.ndarray, candidates: Query | None,
                         size: int) -> tuple[np.ndarray, np.ndarray, int]:
-        count = max(self._searcher.doc_freq(field, token) for field in ("body", "heading", "title"))
+        count = max(self._searcher.doc_freq(field, term(token)) for field in ("body", "heading", "title"))
         if candidates is None or not count:
             return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=bool), count
 

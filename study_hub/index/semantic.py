@@ -13,6 +13,9 @@ ranked the paragraph low (see the README's retrieval figures).
 
 Search is a dot product against every row (float16: 4 ms over 250 k rows on 2 cores), exact, and it lets
 filters (level, kind, language, year, document) select rows *before* ranking instead of after a top-k cut.
+Above ``approximate.APPROXIMATE_FROM`` rows the generation also holds an approximate index (``approximate``):
+the best rows are found through it, filters applied inside, and re-scored exactly from ``vectors.npy``.
+Callers see one interface either way, ``SemanticIndex.similarities(vector)``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from study_hub.domain import IndexRecord
+from study_hub.index import approximate
 from study_hub.index.keyword import SearchFilters
 
 VECTORS = "vectors.npy"
@@ -102,13 +106,16 @@ def passage_windows(text: str) -> list[str]:
     return windows if len(windows) > 1 else []
 
 
-def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int], matrix: np.ndarray) -> None:
-    """The generation's two files: the vectors (passage rows, then window rows) and the rows' metadata.
+def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int], matrix: np.ndarray,
+                  approximate_from: int | None = approximate.APPROXIMATE_FROM) -> dict[str, Any] | None:
+    """The generation's files: the vectors (passage rows, then window rows), the rows' metadata and, from
+    ``approximate.APPROXIMATE_FROM`` rows, the approximate index (its description returned; None below).
 
     Stored as float16: half the memory to read per query (the product over every row is bound by memory
     speed), scores within 1e-3 of float32's (benchmarks/semantic.py).
     """
-    np.save(folder / VECTORS, matrix.astype(np.float16))
+    matrix = matrix.astype(np.float16)
+    np.save(folder / VECTORS, matrix)
     rows = {
         "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
         "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
@@ -116,6 +123,10 @@ def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int]
         "window_of": window_of,
     }
     (folder / ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    if approximate_from is None or len(matrix) < approximate_from:
+        (folder / approximate.FILE).unlink(missing_ok=True)  # carried over from a larger generation
+        return None
+    return approximate.build(folder, matrix)
 
 
 def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray] | None,
@@ -170,10 +181,11 @@ def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[li
     matrix = np.zeros((len(own_keys) + len(window_keys), cache.dimension), dtype=np.float32)
     for row, key in enumerate(own_keys + window_keys):
         matrix[row] = cached[key]
-    write_vectors(folder, kept, window_of, matrix)
+    approximated = write_vectors(folder, kept, window_of, matrix)
     (folder / PENDING).write_text(json.dumps(pending, ensure_ascii=False), encoding="utf-8")
     return {"passages": len(kept), "windows": len(window_of), "encoded": encoded,
-            "reused": len(own_keys) + len(window_keys) - encoded, "pending": len(pending)}
+            "reused": len(own_keys) + len(window_keys) - encoded, "pending": len(pending),
+            "approximate": approximated}
 
 
 class _Codes:
@@ -214,7 +226,16 @@ class SemanticIndex:
         # Window rows follow the passage rows, grouped by passage in passage order: one reduceat finds each
         # passage's best window.
         window_of = np.array(rows.get("window_of", []), dtype=np.int64)
+        self.window_of = window_of
         self.windowed, self.window_starts = np.unique(window_of, return_index=True)
+        self.approximate = approximate.ApproximateIndex(folder, self.vectors) if \
+            (folder / approximate.FILE).is_file() else None
+
+    def similarities(self, vector: np.ndarray) -> Similarities:
+        """A query's similarity to every passage, searched exactly or through the approximate index."""
+        if self.approximate is None:
+            return ExactSimilarities(self, *self.scores_and_own(vector))
+        return ApproximateSimilarities(self, vector)
 
     def __len__(self) -> int:
         return len(self.passage_ids)
@@ -296,8 +317,84 @@ class SemanticIndex:
 
     def search(self, vector: np.ndarray, filters: SearchFilters, limit: int = 100,
                exclude_doc: str | None = None) -> list[SemanticHit]:
-        return self.top(self.scores(vector), filters, limit, exclude_doc)
+        return self.similarities(vector).top(filters, limit, exclude_doc)
+
+    def hits(self, rows: np.ndarray, scores: np.ndarray, limit: int) -> list[SemanticHit]:
+        """The best ``limit`` of passage ``rows`` by ``scores``, best first."""
+        order = np.lexsort((rows, -scores))[:limit]
+        return [SemanticHit(self.passage_ids[rows[i]], str(self.doc_ids[rows[i]]), float(scores[i])) for i in order]
 
     def vector_of(self, passage_id: str) -> np.ndarray | None:
         row = self.row_of.get(passage_id)
         return None if row is None else np.asarray(self.vectors[row], dtype=np.float32)
+
+
+class Similarities:
+    """A query vector's similarity to a generation's passages: each passage's best (its own vector's or a
+    window's) and its own vector's."""
+
+    def top(self, filters: SearchFilters, limit: int = 100, exclude_doc: str | None = None) -> list[SemanticHit]:
+        """The best ``limit`` passages among those the filters allow."""
+        raise NotImplementedError
+
+    def at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(best, own) similarity of each passage row (0 where the row is -1, a passage without a vector)."""
+        raise NotImplementedError
+
+
+class ExactSimilarities(Similarities):
+    """Every passage's similarity, from one product over every row."""
+
+    def __init__(self, index: SemanticIndex, best: np.ndarray, own: np.ndarray):
+        self.index, self.best, self.own = index, best, own
+
+    def top(self, filters: SearchFilters, limit: int = 100, exclude_doc: str | None = None) -> list[SemanticHit]:
+        return self.index.top(self.best, filters, limit, exclude_doc)
+
+    def at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        known = rows >= 0
+        return np.where(known, self.best[rows], 0.0), np.where(known, self.own[rows], 0.0)
+
+
+class ApproximateSimilarities(Similarities):
+    """Similarities of the passages the approximate index finds, and of any passage asked for, computed exactly
+    from their rows (a passage's own row and its windows')."""
+
+    OVERFETCH = 3  # rows asked of the approximate index per passage wanted: windows of one passage come together
+
+    def __init__(self, index: SemanticIndex, vector: np.ndarray):
+        self.index, self.vector = index, np.asarray(vector, dtype=np.float32)
+        passages = len(index.passage_ids)
+        # passage row -> its window rows (window rows are grouped by passage, in passage order)
+        self._first = np.full(passages, -1, dtype=np.int64)
+        self._count = np.zeros(passages, dtype=np.int64)
+        if len(index.windowed):
+            ends = np.append(index.window_starts[1:], len(index.window_of))
+            self._first[index.windowed] = passages + index.window_starts
+            self._count[index.windowed] = ends - index.window_starts
+
+    def top(self, filters: SearchFilters, limit: int = 100, exclude_doc: str | None = None) -> list[SemanticHit]:
+        index = self.index
+        mask = index.mask(filters, exclude_doc)
+        allowed = None if mask is None else np.concatenate([mask, mask[index.window_of]])
+        rows, _ = index.approximate.search(self.vector, limit * self.OVERFETCH, allowed)
+        passages = len(index.passage_ids)
+        candidates = np.unique(np.where(rows >= passages, index.window_of[np.maximum(rows - passages, 0)], rows))
+        best, _ = self.at(candidates)
+        return index.hits(candidates, best, limit)
+
+    def at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.asarray(rows, dtype=np.int64)
+        known = rows >= 0
+        exact = self.index.approximate.exact_scores
+        own = np.zeros(len(rows), dtype=np.float32)
+        own[known] = exact(self.vector, rows[known])
+        best = own.copy()
+        windowed = np.flatnonzero(known & (self._count[np.maximum(rows, 0)] > 0))
+        if len(windowed):
+            counts = self._count[rows[windowed]]
+            owners = np.repeat(windowed, counts)
+            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            window_rows = np.repeat(self._first[rows[windowed]], counts) + offsets
+            np.maximum.at(best, owners, exact(self.vector, window_rows))
+        return best, own

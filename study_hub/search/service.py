@@ -39,7 +39,7 @@ from study_hub.index.keyword import (
     TermGroup,
     open_keyword_index,
 )
-from study_hub.index.semantic import SemanticIndex
+from study_hub.index.semantic import SemanticIndex, Similarities
 from study_hub.ingest.metadata import guess_language
 from study_hub.search import ranking
 from study_hub.search.crosslingual import default_glossary
@@ -242,7 +242,7 @@ class _Generation:
         self.keyword.search(query, SearchFilters(), limit=10, sort="date", facets=False)
         self.keyword.presence(query.required, [pid for pid, _ in found.hits])
         if self.semantic is not None and len(self.semantic):
-            self.semantic.scores_and_own(np.asarray(self.semantic.vectors[0], dtype=np.float32))
+            self.semantic.similarities(np.asarray(self.semantic.vectors[0], dtype=np.float32)).top(SearchFilters())
 
     def close(self) -> None:
         self.keyword.close()
@@ -526,13 +526,13 @@ class SearchService:
 
     def hybrid_candidates(self, current: _Generation, text: str, vector, analyzed: _Analyzed,
                           filters: SearchFilters, english: bool = False,
-                          similarities: tuple[np.ndarray, np.ndarray] | None = None) -> ranking.Candidates:
+                          similarities: Similarities | None = None) -> ranking.Candidates:
         """Both rankers' candidates for a question, with the features the ranking model scores.
 
         ``vector``: the query's embedding, or a future of it (the keyword side is worked out meanwhile).
         ``english``: an English question, answered here over the Chinese passages; its keyword side looks for
         the Chinese words of the governance terms it names (``crosslingual``). ``similarities``: the
-        generation's ``scores_and_own(vector)`` when the caller has them (one product over every vector).
+        generation's ``similarities(vector)`` when the caller has them.
         """
         filtered = not filters.empty
         if english:
@@ -543,15 +543,16 @@ class SearchService:
             full, partial = [], []
         if isinstance(vector, Future):
             vector = vector.result()
-        best, own = similarities or current.semantic.scores_and_own(vector)
-        semantic = [hit.passage_id for hit in current.semantic.top(best, filters, limit=ranking.POOL)]
+        similarities = similarities or current.semantic.similarities(vector)
+        semantic = [hit.passage_id for hit in similarities.top(filters, limit=ranking.POOL)]
 
         def evidence_of(ids: list[str]) -> ranking.Evidence:
             rows = current.semantic.rows(ids)
             known = rows >= 0
+            best, own = similarities.at(rows)
             return ranking.Evidence(
                 presence=current.keyword.presence(analyzed.query.required, ids),
-                semantic=np.where(known, best[rows], 0.0), own=np.where(known, own[rows], 0.0),
+                semantic=best, own=own,
                 years=np.where(known, current.semantic.years[rows], 0), levels=current.semantic.levels_of(rows),
                 documents=[str(current.semantic.doc_ids[row]) if row >= 0 else "" for row in rows.tolist()])
 
@@ -593,14 +594,14 @@ class SearchService:
         """
         weights = self.fusion
         chinese, english = replace(filters, languages=("zh",)), replace(filters, languages=("en",))
-        similarities = current.semantic.scores_and_own(vector)
-        sides, scores = [], similarities[0]
+        similarities = current.semantic.similarities(vector)
+        sides = []
         for side_filters in (chinese, english):
             if mode == "hybrid" and side_filters is chinese and self.ranking is not None:
                 sides.append(self.ranking.rank(self.hybrid_candidates(
                     current, text, vector, analyzed, filters, english=True, similarities=similarities)))
                 continue
-            semantic = [h.passage_id for h in current.semantic.top(scores, side_filters, limit=weights.pool)]
+            semantic = [h.passage_id for h in similarities.top(side_filters, limit=weights.pool)]
             lists = [RankedList("semantic", semantic, weights.semantic)]
             if mode == "hybrid" and side_filters is chinese:
                 translated = self._translated(text).query
@@ -650,12 +651,11 @@ class SearchService:
             raise IndexNotBuiltError("this passage is newer than the index: run `study-hub index update`")
         no_terms = _Analyzed(KeywordQuery(), set(), [])
         related: dict[str, list[SearchHit]] = {}
-        scores = current.semantic.scores(vector)
+        similarities = current.semantic.similarities(vector)
         for level in LEVELS:
             if level == document.level:
                 continue
-            hits = current.semantic.top(scores, SearchFilters(levels=(level,)), limit=per_level,
-                                        exclude_doc=document.id)
+            hits = similarities.top(SearchFilters(levels=(level,)), limit=per_level, exclude_doc=document.id)
             found = self._hydrate([(h.passage_id, h.score, ("semantic",)) for h in hits], no_terms)
             if found:
                 related[level] = found
