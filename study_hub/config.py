@@ -33,6 +33,12 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=REPO_ROOT, description="Folder that holds the SQLite database and indexes/.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in home.")
+    indexes_dir: Path | None = Field(
+        default=None, description="Where index generations are built and served from; empty means indexes/ in home. "
+                                  "Several nodes point it at one shared folder that one job worker builds into.")
+    uploads_dir: Path | None = Field(
+        default=None, description="Originals of uploaded documents, one folder per document and version; empty "
+                                  "means uploads/ in home (shared between nodes like indexes_dir).")
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="The shipped demo corpus.")
     max_file_bytes: int = Field(default=50 * MiB, gt=0, description="Files larger than this are refused.")
     max_body_bytes: int = Field(default=1 * MiB, gt=0, description="Request bodies larger than this are refused "
@@ -92,6 +98,8 @@ class Settings(BaseSettings):
         self.home = self.home.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'study_hub.sqlite3'}"
+        self.indexes_dir = (self.indexes_dir or self.home / "indexes").expanduser().resolve()
+        self.uploads_dir = (self.uploads_dir or self.home / "uploads").expanduser().resolve()
         return self
 
     def check_for_production(self) -> None:
@@ -100,15 +108,6 @@ class Settings(BaseSettings):
                 self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
             raise ValueError("STUDY_HUB_SECRET_KEY is a placeholder or shorter than 32 characters; production "
                              "needs a long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))')")
-
-    @property
-    def indexes_dir(self) -> Path:
-        return self.home / "indexes"
-
-    @property
-    def uploads_dir(self) -> Path:
-        """Originals of documents uploaded through the web, one folder per document and version."""
-        return self.home / "uploads"
 
     @property
     def vector_cache_dir(self) -> Path:
