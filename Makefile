@@ -59,8 +59,19 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
-	$(BIN)/python benchmarks/keyword.py
 	$(BIN)/python benchmarks/web.py
+
+## The scale benchmark (an hour on two cores): corpora of 50 k, 200 k and 1 M passages recombined from the
+## shared corpus's sentences (its vectors come from the evaluation run), keyword engines side by side, hybrid
+## search with exact and approximate vectors.
+SCALE = $(CURDIR)/test-output/scale
+bench-scale: install
+	$(BIN)/python benchmarks/eval_retrieval.py --set policy --modes keyword
+	for n in 50000 200000 1000000; do $(BIN)/python benchmarks/scale_corpus.py --passages $$n --out $(SCALE)-$$n; done
+	$(BIN)/python benchmarks/ann.py --corpus $(SCALE)-200000
+	$(BIN)/python benchmarks/scale.py --corpus $(SCALE)-50000 --engines tantivy,whoosh
+	$(BIN)/python benchmarks/scale.py --corpus $(SCALE)-200000 --engines tantivy,whoosh --hybrid
+	$(BIN)/python benchmarks/scale.py --corpus $(SCALE)-1000000 --engines tantivy --hybrid
 
 ## Retrieval quality on the development set (needs `make ingest` first).
 eval: install

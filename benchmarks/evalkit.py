@@ -80,7 +80,8 @@ def prepare(name: str, home: Path, encoder: Embedder, **service_options) -> Sear
     if not report.ok:
         raise SystemExit(f"ingest failed: {report.failures[:3]}")
     started = time.perf_counter()
-    build = update_indexes(store, settings.indexes_dir, encoder=encoder, cache_dir=settings.vector_cache_dir)
+    build = update_indexes(store, settings.indexes_dir, encoder=encoder, cache_dir=settings.vector_cache_dir,
+                           engine=settings.keyword_engine)
     print(f"{name}: {store.counts()[0]} documents, {store.counts()[1]} passages; index {build.mode} in "
           f"{time.perf_counter() - started:.0f} s")
     return SearchService(store, settings.indexes_dir, encoder=encoder, **service_options)

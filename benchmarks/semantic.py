@@ -28,7 +28,6 @@ from study_hub.config import Settings
 from study_hub.embedding.encoder import Embedder
 from study_hub.index import keyword
 from study_hub.index.builder import analyzer_manifest
-from study_hub.index.exact import ExactIndex
 from study_hub.index.generations import new_generation
 from study_hub.index.semantic import passage_windows, write_vectors
 from study_hub.pipeline import ingest_paths
@@ -73,11 +72,8 @@ def encoding(embedder: Embedder, texts: list[str]) -> None:
 
 def build_generation(root: Path, records, embedder: Embedder) -> None:
     with new_generation(root) as build:
-        keyword.build_whoosh(build.folder, records, procs=2)
-        keyword.write_titles(build.folder, {r.doc_id: r.title for r in records})
-        exact = ExactIndex(build.folder, writable=True)
-        exact.add(records)
-        exact.close()
+        keyword.build_keyword(keyword.DEFAULT_ENGINE, build.folder, lambda: records,
+                              {r.doc_id: r.title for r in records}, procs=2)
         # One row per passage, then one per sentence window of the long ones, as build_vectors lays them out.
         window_of = [row for row, r in enumerate(records) for _ in passage_windows(r.text)]
         rng = np.random.default_rng(7)

@@ -36,23 +36,44 @@ def cells_for(rows: int) -> int:
 
 
 def build(folder: Path, matrix: np.ndarray, *, seed: int = 1234) -> dict[str, Any]:
-    """Train and fill the index for ``matrix`` (L2-normalised rows) and write it into ``folder``."""
+    """Train (unless the folder's previous index has suitable cells) and fill the index for ``matrix``
+    (L2-normalised rows), and write it into ``folder``."""
     import faiss
 
     started = time.perf_counter()
     rows, dimension = matrix.shape
     cells = cells_for(rows)
-    quantizer = faiss.IndexFlatIP(dimension)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, cells, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
-    chance = np.random.default_rng(seed)
-    sample = np.sort(chance.choice(rows, size=min(rows, max(TRAINING_ROWS, cells * 40)), replace=False))
-    index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
+    index = _trained_before(folder / FILE, dimension, cells)
+    trained = index is None
+    if index is None:
+        quantizer = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, cells, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        chance = np.random.default_rng(seed)
+        sample = np.sort(chance.choice(rows, size=min(rows, max(TRAINING_ROWS, cells * 40)), replace=False))
+        index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
     for start in range(0, rows, 65_536):
         index.add(np.ascontiguousarray(matrix[start:start + 65_536], dtype=np.float32))
     faiss.write_index(index, str(folder / FILE))
-    return {"kind": "faiss-ivf-sq8", "cells": cells, "nprobe": NPROBE, "rows": rows,
+    return {"kind": "faiss-ivf-sq8", "cells": cells, "nprobe": NPROBE, "rows": rows, "trained": trained,
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _trained_before(path: Path, dimension: int, cells: int):
+    """The previous generation's index emptied, when its cells suit these vectors (an incremental update's copy
+    of the generation holds it): its k-means cells are kept and only the rows are added again."""
+    import faiss
+
+    if not path.is_file():
+        return None
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:
+        return None
+    if index.d != dimension or getattr(index, "nlist", None) != cells or not index.is_trained:
+        return None
+    index.reset()
+    return index
 
 
 class ApproximateIndex:

@@ -106,3 +106,23 @@ def test_small_generations_are_searched_exactly(tmp_path, folder) -> None:
     assert write_vectors(tmp_path, records, [], matrix) is None
     assert not (tmp_path / approximate.FILE).exists()
     assert SemanticIndex(tmp_path).approximate is None
+
+
+def test_an_update_keeps_the_trained_cells_and_finds_the_new_rows(tmp_path, folder) -> None:
+    import shutil
+
+    source, matrix = folder
+    for name in ("vectors.npy", "vectors.json", approximate.FILE):  # as an update's copy of the generation
+        shutil.copy(source / name, tmp_path / name)
+    moved = matrix.copy()
+    moved[:PASSAGES // 2] = moved[PASSAGES // 2:PASSAGES]  # half the passages changed their text
+    records = [IndexRecord(f"q{i}", f"d{i // 50}", "", "", "", "central", None, None, None, None, "zh")
+               for i in range(PASSAGES)]
+    window_of = np.repeat(np.arange(0, PASSAGES, 3), 2).tolist()
+    info = write_vectors(tmp_path, records, window_of, moved, approximate_from=1_000)
+    assert info["trained"] is False
+    approximated, exact = _pair(tmp_path)
+    vector = moved[10].astype(np.float32)
+    found = [h.passage_id for h in approximated.search(vector, SearchFilters(), limit=10)]
+    assert set(found[:2]) == {h.passage_id for h in exact.search(vector, SearchFilters(), limit=2)} == \
+        {"q10", f"q{PASSAGES // 2 + 10}"}  # the passage and its copy, now an equal vector
