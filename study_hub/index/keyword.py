@@ -167,3 +167,38 @@ def cached_tokens(text: str) -> tuple[Token, ...] | list[Token]:
     """The analyzer's index tokens; titles and heading paths repeat for every passage of a document, so short
     texts are tokenized once."""
     return _cached_short_tokens(text) if len(text) <= 200 else default_analyzer().index_tokens(text)
+
+
+TokenPresence = tuple[np.ndarray, np.ndarray, int]  # (in body or heading, in the title) per candidate; passages
+
+
+def group_presence(groups: list[TermGroup], rows: np.ndarray, token_presence: Callable[[str], TokenPresence],
+                   passages: int) -> GroupPresence:
+    """Which of ``groups`` each candidate holds (body, heading or title), and how rare each group is.
+
+    ``rows``: each candidate's place in the engine (-1: not in the index); ``token_presence(token)``: where a
+    token occurs among the candidates and in how many passages in all. The second-stage ranking asks how much
+    of a question a passage covers, weighting rare words above common ones; a group's document frequency is
+    taken as its most frequent alternative's, an alternative's as its rarest token's (no union or intersection
+    over the index is needed).
+    """
+    held = np.zeros((len(rows), len(groups)), dtype=bool)
+    in_title = np.zeros((len(rows), len(groups)), dtype=bool)
+    frequency = np.zeros(len(groups), dtype=np.int64)
+    for column, group in enumerate(groups):
+        for alternative in (a for a in group.alternatives if a):
+            anywhere = np.ones(len(rows), dtype=bool)
+            titled = np.ones(len(rows), dtype=bool)
+            rarest = None
+            for token in alternative:
+                in_fields, in_doc_title, count = token_presence(token)
+                anywhere &= in_fields | in_doc_title
+                titled &= in_doc_title
+                rarest = count if rarest is None else min(rarest, count)
+            held[:, column] |= anywhere
+            in_title[:, column] |= titled
+            frequency[column] = max(frequency[column], rarest or 0)
+    held[rows < 0] = False
+    in_title[rows < 0] = False
+    idf = np.log(max(passages, 1) / (frequency + 1)) + 1
+    return GroupPresence(held=held, in_title=in_title, idf=idf)

@@ -42,7 +42,9 @@ from study_hub.index.keyword import (
     Records,
     SearchFilters,
     TermGroup,
+    TokenPresence,
     cached_tokens,
+    group_presence,
 )
 from study_hub.segment.tokens import fold_exact
 
@@ -405,51 +407,39 @@ class TantivyKeywordIndex:
         return counts
 
     def presence(self, groups, passage_ids) -> GroupPresence:
-        """Which of ``groups`` each of ``passage_ids`` holds (body, heading or title), and how rare each is.
-
-        One query per token restricted to the candidates' keys; a group's document frequency is its most
-        frequent alternative's, an alternative's its rarest token's (as the whoosh engine computes it).
-        """
+        """Which of ``groups`` each of ``passage_ids`` holds, and how rare each is (``group_presence``)."""
         groups = list(groups)
         keys = np.fromiter((self._key_of.get(pid, -1) for pid in passage_ids), dtype=np.int64)
-        held = np.zeros((len(keys), len(groups)), dtype=bool)
-        in_title = np.zeros((len(keys), len(groups)), dtype=bool)
-        frequency = np.zeros(len(groups), dtype=np.int64)
+        tokens = list(dict.fromkeys(t for g in groups for a in g.alternatives for t in a))
+        found = self._tokens_presence(tokens, keys)
+        return group_presence(groups, keys, found.__getitem__, self._size)
+
+    def _tokens_presence(self, tokens: list[str], keys: np.ndarray) -> dict[str, TokenPresence]:
+        """Where each token occurs among the candidates (``keys``), a dozen tokens per query.
+
+        Each token contributes two constant-score clauses, 4^i (body or heading) and 2·4^i (title), so a
+        candidate's score spells out which of the dozen it holds (24 bits: exact in a float's mantissa).
+        """
         known = keys[keys >= 0]
-        candidates = Query.term_set_query(self._schema, "key", [int(k) for k in known]) if len(known) else None
-        seen: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        for column, group in enumerate(groups):
-            for alternative in (a for a in group.alternatives if a):
-                anywhere = np.ones(len(keys), dtype=bool)
-                titled = np.ones(len(keys), dtype=bool)
-                rarest = None
-                for token in alternative:
-                    if token not in seen:
-                        seen[token] = self._token_presence(token, keys, candidates, len(known))
-                    in_fields, in_doc_title, count = seen[token]
-                    anywhere &= in_fields | in_doc_title
-                    titled &= in_doc_title
-                    rarest = count if rarest is None else min(rarest, count)
-                held[:, column] |= anywhere
-                in_title[:, column] |= titled
-                frequency[column] = max(frequency[column], rarest or 0)
-        held[keys < 0] = False
-        in_title[keys < 0] = False
-        idf = np.log(max(self._size, 1) / (frequency + 1)) + 1
-        return GroupPresence(held=held, in_title=in_title, idf=idf)
-
-    def _token_presence(self, token: str, keys: np.ndarray, candidates: Query | None,
-                        size: int) -> tuple[np.ndarray, np.ndarray, int]:
-        count = max(self._searcher.doc_freq(field, term(token)) for field in ("body", "heading", "title"))
-        if candidates is None or not count:
-            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=bool), count
-
-        def holding(clause: Query) -> np.ndarray:
-            hits = self._searcher.search(Query.boolean_query([(Occur.Must, candidates), (Occur.Must, clause)]),
-                                         size, count=False).hits
-            found = self._searcher.fast_field_values("key", [address for _, address in hits]) if hits else []
-            return np.isin(keys, np.array(found, dtype=np.int64))
-
-        fields = Query.boolean_query([(Occur.Should, self._term("body", token)),
-                                      (Occur.Should, self._term("heading", token))])
-        return holding(fields), holding(self._term("title", token)), count
+        bits = np.zeros(len(keys), dtype=np.int64)
+        found: dict[str, TokenPresence] = {}
+        candidates = _const(Query.term_set_query(self._schema, "key", [int(k) for k in known])) if len(known) else None
+        for start in range(0, len(tokens), 12):
+            chunk = tokens[start:start + 12]
+            bits[:] = 0
+            if candidates is not None:
+                clauses = [(Occur.Must, candidates)]
+                for place, token in enumerate(chunk):
+                    fields = Query.boolean_query([(Occur.Should, self._term("body", token)),
+                                                  (Occur.Should, self._term("heading", token))])
+                    clauses.append((Occur.Should, _const(fields, float(4 ** place))))
+                    clauses.append((Occur.Should, _const(self._term("title", token), float(2 * 4 ** place))))
+                hits = self._searcher.search(Query.boolean_query(clauses), len(known), count=False).hits
+                holders = self._searcher.fast_field_values("key", [address for _, address in hits]) if hits else []
+                code_of = {key: round(score) for (score, _), key in zip(hits, holders, strict=True)}
+                bits = np.fromiter((code_of.get(int(key), 0) for key in keys), dtype=np.int64, count=len(keys))
+            for place, token in enumerate(chunk):
+                count = max(self._searcher.doc_freq(field, term(token)) for field in ("body", "heading", "title"))
+                found[token] = ((bits >> (2 * place)) & 1).astype(bool), ((bits >> (2 * place + 1)) & 1).astype(bool), \
+                    count
+        return found

@@ -34,6 +34,7 @@ from study_hub.index.keyword import (
     SearchFilters,
     TermGroup,
     cached_tokens,
+    group_presence,
     members,
 )
 from study_hub.segment.tokens import default_analyzer
@@ -220,37 +221,15 @@ class WhooshKeywordIndex:
         return mask
 
     def presence(self, groups: Iterable[TermGroup], passage_ids) -> GroupPresence:
-        """Which of ``groups`` each of ``passage_ids`` holds (body, heading or title), and how rare each is.
+        """Which of ``groups`` each of ``passage_ids`` holds, and how rare each is (``group_presence``).
 
-        The second-stage ranking asks how much of a question a passage covers, weighting rare words above
-        common ones. Postings are sorted document numbers, so membership of a few hundred candidates is a
-        binary search per term, never an array over the whole index; a group's document frequency is taken
-        as its most frequent alternative's, an alternative's as its rarest token's (no union or intersection
-        over the index is needed).
+        Postings are sorted document numbers, so membership of a few hundred candidates is a binary search per
+        term, never an array over the whole index.
         """
-        groups = list(groups)
         known = self._docnum_map()
         docnums = np.fromiter((known.get(pid, -1) for pid in passage_ids), dtype=np.int64)
-        held = np.zeros((len(docnums), len(groups)), dtype=bool)
-        in_title = np.zeros((len(docnums), len(groups)), dtype=bool)
-        frequency = np.zeros(len(groups), dtype=np.int64)
-        for column, group in enumerate(groups):
-            for alternative in (a for a in group.alternatives if a):
-                anywhere = np.ones(len(docnums), dtype=bool)
-                titled = np.ones(len(docnums), dtype=bool)
-                rarest = None
-                for token in alternative:
-                    in_fields, in_doc_title, count = self._token_presence(token, docnums)
-                    anywhere &= in_fields | in_doc_title
-                    titled &= in_doc_title
-                    rarest = count if rarest is None else min(rarest, count)
-                held[:, column] |= anywhere
-                in_title[:, column] |= titled
-                frequency[column] = max(frequency[column], rarest or 0)
-        held[docnums < 0] = False
-        in_title[docnums < 0] = False
-        idf = np.log(max(int(self._live.sum()), 1) / (frequency + 1)) + 1
-        return GroupPresence(held=held, in_title=in_title, idf=idf)
+        return group_presence(list(groups), docnums, lambda token: self._token_presence(token, docnums),
+                              int(self._live.sum()))
 
     def _token_presence(self, token: str, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """(in the body or heading, in the document's title) for each document number, and how many passages
