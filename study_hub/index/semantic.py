@@ -228,6 +228,14 @@ class SemanticIndex:
         window_of = np.array(rows.get("window_of", []), dtype=np.int64)
         self.window_of = window_of
         self.windowed, self.window_starts = np.unique(window_of, return_index=True)
+        # passage row -> its first window row and how many it has (window rows are grouped by passage)
+        passages = len(self.passage_ids)
+        self.first_window = np.full(passages, -1, dtype=np.int64)
+        self.window_count = np.zeros(passages, dtype=np.int64)
+        if len(self.windowed):
+            ends = np.append(self.window_starts[1:], len(window_of))
+            self.first_window[self.windowed] = passages + self.window_starts
+            self.window_count[self.windowed] = ends - self.window_starts
         self.approximate = approximate.ApproximateIndex(folder, self.vectors) if \
             (folder / approximate.FILE).is_file() else None
 
@@ -364,14 +372,6 @@ class ApproximateSimilarities(Similarities):
 
     def __init__(self, index: SemanticIndex, vector: np.ndarray):
         self.index, self.vector = index, np.asarray(vector, dtype=np.float32)
-        passages = len(index.passage_ids)
-        # passage row -> its window rows (window rows are grouped by passage, in passage order)
-        self._first = np.full(passages, -1, dtype=np.int64)
-        self._count = np.zeros(passages, dtype=np.int64)
-        if len(index.windowed):
-            ends = np.append(index.window_starts[1:], len(index.window_of))
-            self._first[index.windowed] = passages + index.window_starts
-            self._count[index.windowed] = ends - index.window_starts
 
     def top(self, filters: SearchFilters, limit: int = 100, exclude_doc: str | None = None) -> list[SemanticHit]:
         index = self.index
@@ -390,11 +390,12 @@ class ApproximateSimilarities(Similarities):
         own = np.zeros(len(rows), dtype=np.float32)
         own[known] = exact(self.vector, rows[known])
         best = own.copy()
-        windowed = np.flatnonzero(known & (self._count[np.maximum(rows, 0)] > 0))
+        first, count = self.index.first_window, self.index.window_count
+        windowed = np.flatnonzero(known & (count[np.maximum(rows, 0)] > 0))
         if len(windowed):
-            counts = self._count[rows[windowed]]
+            counts = count[rows[windowed]]
             owners = np.repeat(windowed, counts)
             offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            window_rows = np.repeat(self._first[rows[windowed]], counts) + offsets
+            window_rows = np.repeat(first[rows[windowed]], counts) + offsets
             np.maximum.at(best, owners, exact(self.vector, window_rows))
         return best, own
