@@ -91,28 +91,31 @@ def make_queries(corpus: Path, seed: int = 11) -> dict[str, list[tuple[str, dict
     chance = random.Random(seed)
     made: dict[str, list[tuple[str, dict]]] = {kind: [] for kind in KINDS}
     levels = sorted({r.level for r in records if r.level})
+    asked: set[str] = set()  # every query text once: none is answered from what an earlier one read
     while any(len(v) < REPETITIONS for v in made.values()):
-        record = chance.choice(records)
-        words = _words(record.text, analyzer)
-        han = [i for i, c in enumerate(record.text) if "\u4e00" <= c <= "\u9fff"]
-        if len(words) < 3 or len(han) < 10:
-            continue
-        one = chance.choice(words)
-        start = chance.choice(han[:-8])
-        size = chance.randint(4, 8)
-        if not all("\u4e00" <= c <= "\u9fff" for c in record.text[start:start + size]):
-            continue  # exact wording of Chinese characters only (no quotes, no spaces)
-        for kind, item in (
-            ("one word", (one, {})),
-            ("three words", (" ".join(chance.sample(words, 3)), {})),
-            ("filtered", (one, {"levels": (chance.choice(levels),), "year_from": 2010, "year_to": 2022})),
-            ("exact 2 chars", (f'"{record.text[start:start + 2]}"', {})),
-            ("exact 4-8 chars", (f'"{record.text[start:start + size]}"', {})),
-            ("faceted", (one, {"facets": True})),
-            ("date-sorted", (one, {"sort": "date"})),
-        ):
-            if len(made[kind]) < REPETITIONS:
-                made[kind].append(item)
+        for kind in KINDS:  # each kind its own passage
+            record = chance.choice(records)
+            words = [w for w in _words(record.text, analyzer) if w not in asked]
+            han = [i for i, c in enumerate(record.text) if "\u4e00" <= c <= "\u9fff"]
+            if len(words) < 3 or len(han) < 10 or len(made[kind]) >= REPETITIONS:
+                continue
+            one = chance.choice(words)
+            start = chance.choice(han[:-8])
+            size = 2 if kind == "exact 2 chars" else chance.randint(4, 8)
+            phrase = record.text[start:start + size]
+            if kind.startswith("exact") and (phrase in asked or not all("\u4e00" <= c <= "\u9fff" for c in phrase)):
+                continue  # exact wording of Chinese characters only (no quotes, no spaces)
+            text, options = {
+                "one word": (one, {}),
+                "three words": (" ".join(chance.sample(words, 3)), {}),
+                "filtered": (one, {"levels": (chance.choice(levels),), "year_from": 2010, "year_to": 2022}),
+                "exact 2 chars": (f'"{phrase}"', {}),
+                "exact 4-8 chars": (f'"{phrase}"', {}),
+                "faceted": (one, {"facets": True}),
+                "date-sorted": (one, {"sort": "date"}),
+            }[kind]
+            asked.update(text.strip('"').split())
+            made[kind].append((text, options))
     return made
 
 

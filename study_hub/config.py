@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     search_cache: int = Field(default=1024, ge=0, description="Search answers, related-passage lists and query "
                                                               "vectors kept per server process (0: none).")
 
+    @field_validator("indexes_dir", "uploads_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if value in ("", None) else value  # STUDY_HUB_INDEXES_DIR= means the home's, not "."
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

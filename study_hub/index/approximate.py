@@ -6,7 +6,8 @@ at 250 k rows). Above it the job worker also writes ``vectors.ivf``: a faiss ``I
 ``nprobe`` cells nearest to it; the candidates it finds are then re-scored exactly from ``vectors.npy`` by the
 caller, so the 8-bit codes decide only which rows are looked at, never a score. Filters are applied inside the
 search (faiss ``IDSelectorBitmap``), so a filtered search fills its page from the allowed rows; when the filter
-allows few rows, or the probed cells hold fewer than asked, the allowed rows are searched exactly instead.
+allows few passages, or the probed cells hold fewer than asked, the allowed passages are searched exactly
+instead (``semantic.ApproximateSimilarities``).
 
 Why faiss's inverted lists (``benchmarks/ann.py``, the same vectors and questions side by side): the best
 recall per millisecond among what installs here with filtering inside the search (usearch's Python API has no
@@ -16,6 +17,7 @@ passages, where HNSW takes several times longer on two cores), and a quarter of 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -25,9 +27,10 @@ import numpy as np
 
 APPROXIMATE_FROM = 300_000  # vector rows (passages and windows)
 FILE = "vectors.ivf"
+TRAINED = "vectors.ivf.json"  # what the cells were trained for: the model's fingerprint and the cell count
 NPROBE = 48  # cells visited per query: recall@100 ≥ 0.95 against exact search (benchmarks/ann.py)
 TRAINING_ROWS = 120_000
-EXACT_BELOW = 60_000  # allowed rows under which a filtered query is answered exactly
+EXACT_BELOW = 20_000  # allowed passages under which a filtered query is answered exactly (their rows: ~5 ms)
 
 
 def cells_for(rows: int) -> int:
@@ -35,7 +38,7 @@ def cells_for(rows: int) -> int:
     return 2 ** max(8, round(math.log2(2 * math.sqrt(max(rows, 1)))))
 
 
-def build(folder: Path, matrix: np.ndarray, *, seed: int = 1234) -> dict[str, Any]:
+def build(folder: Path, matrix: np.ndarray, *, model: str = "", seed: int = 1234) -> dict[str, Any]:
     """Train (unless the folder's previous index has suitable cells) and fill the index for ``matrix``
     (L2-normalised rows), and write it into ``folder``."""
     import faiss
@@ -43,7 +46,7 @@ def build(folder: Path, matrix: np.ndarray, *, seed: int = 1234) -> dict[str, An
     started = time.perf_counter()
     rows, dimension = matrix.shape
     cells = cells_for(rows)
-    index = _trained_before(folder / FILE, dimension, cells)
+    index = _trained_before(folder, dimension, cells, model)
     trained = index is None
     if index is None:
         quantizer = faiss.IndexFlatIP(dimension)
@@ -55,20 +58,24 @@ def build(folder: Path, matrix: np.ndarray, *, seed: int = 1234) -> dict[str, An
     for start in range(0, rows, 65_536):
         index.add(np.ascontiguousarray(matrix[start:start + 65_536], dtype=np.float32))
     faiss.write_index(index, str(folder / FILE))
+    (folder / TRAINED).write_text(json.dumps({"model": model, "cells": cells}), encoding="utf-8")
     return {"kind": "faiss-ivf-sq8", "cells": cells, "nprobe": NPROBE, "rows": rows, "trained": trained,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _trained_before(path: Path, dimension: int, cells: int):
+def _trained_before(folder: Path, dimension: int, cells: int, model: str):
     """The previous generation's index emptied, when its cells suit these vectors (an incremental update's copy
-    of the generation holds it): its k-means cells are kept and only the rows are added again."""
+    of the generation holds it; the same model made its vectors): its k-means cells are kept and only the rows
+    are added again."""
     import faiss
 
-    if not path.is_file():
-        return None
+    path = folder / FILE
     try:
+        trained = json.loads((folder / TRAINED).read_text(encoding="utf-8"))
+        if not model or trained.get("model") != model or trained.get("cells") != cells:
+            return None
         index = faiss.read_index(str(path))
-    except RuntimeError:
+    except (OSError, ValueError, RuntimeError):
         return None
     if index.d != dimension or getattr(index, "nlist", None) != cells or not index.is_trained:
         return None
@@ -87,33 +94,28 @@ class ApproximateIndex:
         self._vectors = vectors  # the exact rows (memory-mapped float16)
         self.nprobe = NPROBE
 
-    def search(self, vector: np.ndarray, count: int,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, exact scores) of about the ``count`` best rows among ``allowed`` (a bool mask; None: all)."""
+    def search(self, vector: np.ndarray, count: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """About the ``count`` best rows among ``allowed`` (a bool mask over every row; None: all), in no
+        particular order; fewer only when the visited cells hold fewer allowed rows."""
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        if allowed is not None:
-            allowed_rows = np.flatnonzero(allowed)
-            if len(allowed_rows) <= max(EXACT_BELOW, count):
-                return self._exact(vector, allowed_rows, count)
-            selector = self._faiss.IDSelectorBitmap(len(allowed), self._faiss.swig_ptr(
-                np.packbits(allowed, bitorder="little")))
-            parameters = self._faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        if allowed is None:
+            parameters = self._faiss.SearchParametersIVF(nprobe=self.nprobe)
             _, found = self._index.search(query, count, params=parameters)
         else:
-            allowed_rows = None
-            _, found = self._index.search(query, count, params=self._faiss.SearchParametersIVF(nprobe=self.nprobe))
-        rows = found[0][found[0] >= 0]
-        if allowed_rows is not None and len(rows) < count:  # the probed cells held too few allowed rows
-            return self._exact(vector, allowed_rows, count)
-        return rows, self.exact_scores(vector, rows)
+            bitmap = np.packbits(allowed, bitorder="little")  # kept alive until the search returns
+            selector = self._faiss.IDSelectorBitmap(bitmap)  # the one-argument form holds a reference too
+            # A filter allowing a fraction f of the rows visits nprobe / f cells: about as many allowed rows are
+            # compared as an unfiltered search compares (the selector skips the others before any distance).
+            share = max(float(allowed.mean()), 1e-6)
+            visited = min(self._index.nlist, math.ceil(self.nprobe / share))
+            parameters = self._faiss.SearchParametersIVF(sel=selector, nprobe=visited)
+            _, found = self._index.search(query, count, params=parameters)
+            del bitmap
+        return found[0][found[0] >= 0]
 
     def exact_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(self._vectors[np.sort(rows)], dtype=np.float32)[np.argsort(np.argsort(rows))] @ \
-            vector.astype(np.float32)
-
-    def _exact(self, vector: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.exact_scores(vector, rows)
-        if len(rows) > count:
-            best = np.argpartition(-scores, count - 1)[:count]
-            rows, scores = rows[best], scores[best]
-        return rows, scores
+        """The exact inner product of ``vector`` with each of ``rows`` (read in ascending order from the map)."""
+        order = np.argsort(rows)
+        scores = np.empty(len(rows), dtype=np.float32)
+        scores[order] = np.asarray(self._vectors[rows[order]], dtype=np.float32) @ vector.astype(np.float32)
+        return scores

@@ -101,6 +101,8 @@ def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None
     of the ``previous`` generation's model that the cache holds are carried forward, and the passages still
     lacking one are recorded as pending (``semantic["pending"]``) for the job worker to encode.
     """
+    from study_hub.index.approximate import FILE as APPROXIMATE
+    from study_hub.index.approximate import TRAINED
     from study_hub.index.semantic import PENDING, ROWS, VECTORS, VectorCache, build_vectors
 
     if encoder is not None:
@@ -110,7 +112,7 @@ def _semantic(folder: Path, store: DocumentStore, encoder: PassageEncoder | None
     else:
         info = None
     if info is None or cache_dir is None:  # no model and nothing to carry: no vectors in this generation
-        for name in (VECTORS, ROWS, PENDING):
+        for name in (VECTORS, ROWS, PENDING, APPROXIMATE, TRAINED):
             (folder / name).unlink(missing_ok=True)
         return None
     cache = VectorCache(cache_dir, info["fingerprint"], int(info["dimension"]))

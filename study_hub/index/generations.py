@@ -3,7 +3,8 @@
     indexes/
       current -> gen-20261126T051500-3f9a      a symlink, replaced atomically (rename over it)
       gen-20261126T051500-3f9a/                a published generation: never modified again
-        manifest.json  whoosh/  exact.sqlite3  (vectors/ …)
+        manifest.json  tantivy/ keyword-keys.json (or whoosh/ titles.json exact.sqlite3)
+        vectors.npy vectors.json (vectors.ivf)
       gen-….tmp/                               a build in progress (or a crashed one, removed later)
       .lock                                    one builder at a time (flock)
 

@@ -5,8 +5,9 @@ sequences) and ``SearchFilters``; they get passage ids with scores, the total an
 (quoted phrases) matches exactly the passages whose folded text contains the folded phrase, whatever jieba
 made of the phrase in context.
 
-Both engines index the project's own analyzer tokens (ordinal positions, character offsets), score BM25 over
-the body and the heading path (heading boosted), and give a query word found in a document's title a constant
+Both engines index the project's own analyzer tokens (the same the query side and the highlighter use), score
+BM25 over the body and the heading path (heading boosted), and give a query word found in a document's title a
+constant
 ``TITLE_SCORE`` on every passage of that document, so "宪法 选举" finds the passages on elections in the
 constitution and title words rank above body words.
 
@@ -154,8 +155,6 @@ def members(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         return np.zeros(len(wanted), dtype=bool)
     places = np.searchsorted(sorted_values, wanted).clip(max=len(sorted_values) - 1)
     return sorted_values[places] == wanted
-
-
 
 
 @lru_cache(maxsize=4096)

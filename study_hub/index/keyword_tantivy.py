@@ -20,6 +20,7 @@ Fields of the ``tantivy/`` index in a generation folder:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -27,6 +28,7 @@ import multiprocessing
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tantivy
@@ -54,7 +56,7 @@ HEADING_BOOST = 2.0
 SPACE = "\ue000"  # stands for whitespace inside an exact-wording bigram (the field's tokenizer splits on spaces)
 WRITER_HEAP = 256_000_000  # bytes: fewer, larger segments at build time
 FACET_BUCKETS = 100_000  # more distinct values than any facet has, so every count is exact
-TABLE_COLUMNS = ("passage_id", "doc_id", "level", "kind", "issuer", "year", "date")
+TABLE_COLUMNS = ("passage_id", "doc_id", "level", "kind", "issuer", "year")
 
 
 TERMS = "study_hub_terms"  # our terms, space-separated: split on spaces, nothing else (no lowercasing, no length cut)
@@ -122,17 +124,24 @@ def _fields(records: list[IndexRecord]) -> list[tuple[IndexRecord, str, str, str
     return [(r, _terms(r.text), _terms(r.heading), _terms(r.title), " ".join(exact_terms(r.text))) for r in records]
 
 
-def _analysed(records: Iterable[IndexRecord], procs: int) -> Iterator[tuple[IndexRecord, str, str, str, str]]:
-    """Records with their analysed fields, tokenised by ``procs`` processes when more than one."""
+def _analysed(records: Iterable[IndexRecord], pool) -> Iterator[tuple[IndexRecord, str, str, str, str]]:
+    """Records with their analysed fields, tokenised by the ``pool``'s processes (None: here)."""
     remaining = iter(records)
     chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
+    for analysed in (pool.imap(_fields, chunks) if pool is not None else map(_fields, chunks)):
+        yield from analysed
+
+
+@contextlib.contextmanager
+def _tokenisers(procs: int) -> Iterator[Any]:
+    """``procs`` tokenising processes (none for one). Started by a fork server, not forked from this process,
+    which has threads (tantivy's writer, the job worker's heartbeat) whose locks a forked child could inherit
+    held."""
     if procs <= 1:
-        for chunk in chunks:
-            yield from _fields(chunk)
+        yield None
         return
-    with multiprocessing.get_context("fork").Pool(procs) as pool:
-        for analysed in pool.imap(_fields, chunks):
-            yield from analysed
+    with multiprocessing.get_context("forkserver").Pool(procs) as pool:
+        yield pool
 
 
 def _document(key: int, record: IndexRecord, body: str, heading: str, title: str, exact: str) -> tantivy.Document:
@@ -175,7 +184,7 @@ class _KeyTable:
         key = len(self.columns["passage_id"])
         for name, value in (("passage_id", record.passage_id), ("doc_id", record.doc_id),
                             ("level", record.level or ""), ("kind", record.kind or ""),
-                            ("issuer", record.issuer or ""), ("year", record.year or 0), ("date", record.date or "")):
+                            ("issuer", record.issuer or ""), ("year", record.year or 0)):
             self.columns[name].append(value)
         return key
 
@@ -188,18 +197,19 @@ class _KeyTable:
 def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], records, procs: int) -> None:
     """Deletions and additions in one commit; merges finished before return (a published generation's files
     never change). A failure rolls the writer back: nothing of it becomes visible."""
-    writer = index.writer(heap_size=WRITER_HEAP, num_threads=max(1, procs))
-    try:
-        for doc_id in remove_doc_ids:
-            writer.delete_documents_by_term("doc_id", doc_id)
-        table.remove_documents(set(remove_doc_ids))
-        for record, *fields in _analysed(records, procs):
-            writer.add_document(_document(table.add(record), record, *fields))
-        writer.commit()
-    except BaseException:
-        writer.rollback()
-        raise
-    writer.wait_merging_threads()
+    with _tokenisers(procs) as pool:
+        writer = index.writer(heap_size=WRITER_HEAP, num_threads=max(1, procs))
+        try:
+            for doc_id in remove_doc_ids:
+                writer.delete_documents_by_term("doc_id", doc_id)
+            table.remove_documents(set(remove_doc_ids))
+            for record, *fields in _analysed(records, pool):
+                writer.add_document(_document(table.add(record), record, *fields))
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        writer.wait_merging_threads()
 
 
 def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int = 1) -> int:
@@ -233,7 +243,6 @@ class TantivyKeywordIndex:
     """Searches one generation folder (never modified once published). Thread-safe: tantivy's searcher is."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
         self._index = tantivy.Index.open(str(folder / TANTIVY_DIR))
         self._schema = self._index.schema
         self._searcher = self._index.searcher()

@@ -56,6 +56,7 @@ class VectorCache:
     def __init__(self, folder: Path, fingerprint: str, dimension: int):
         folder.mkdir(parents=True, exist_ok=True)
         self.dimension = dimension
+        self.fingerprint = fingerprint
         self._db = sqlite3.connect(folder / f"{fingerprint}.sqlite3")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
@@ -107,9 +108,11 @@ def passage_windows(text: str) -> list[str]:
 
 
 def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int], matrix: np.ndarray,
-                  approximate_from: int | None = approximate.APPROXIMATE_FROM) -> dict[str, Any] | None:
+                  approximate_from: int | None = approximate.APPROXIMATE_FROM,
+                  model: str = "") -> dict[str, Any] | None:
     """The generation's files: the vectors (passage rows, then window rows), the rows' metadata and, from
-    ``approximate.APPROXIMATE_FROM`` rows, the approximate index (its description returned; None below).
+    ``approximate.APPROXIMATE_FROM`` rows, the approximate index (its description returned; None below);
+    ``model``: the fingerprint of the model that made the vectors (an update reuses trained cells of the same).
 
     Stored as float16: half the memory to read per query (the product over every row is bound by memory
     speed), scores within 1e-3 of float32's (benchmarks/semantic.py).
@@ -124,9 +127,10 @@ def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int]
     }
     (folder / ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     if approximate_from is None or len(matrix) < approximate_from:
-        (folder / approximate.FILE).unlink(missing_ok=True)  # carried over from a larger generation
+        for name in (approximate.FILE, approximate.TRAINED):  # carried over from a larger generation
+            (folder / name).unlink(missing_ok=True)
         return None
-    return approximate.build(folder, matrix)
+    return approximate.build(folder, matrix, model=model)
 
 
 def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[list[str]], np.ndarray] | None,
@@ -181,7 +185,7 @@ def build_vectors(folder: Path, records: list[IndexRecord], encode: Callable[[li
     matrix = np.zeros((len(own_keys) + len(window_keys), cache.dimension), dtype=np.float32)
     for row, key in enumerate(own_keys + window_keys):
         matrix[row] = cached[key]
-    approximated = write_vectors(folder, kept, window_of, matrix)
+    approximated = write_vectors(folder, kept, window_of, matrix, model=cache.fingerprint)
     (folder / PENDING).write_text(json.dumps(pending, ensure_ascii=False), encoding="utf-8")
     return {"passages": len(kept), "windows": len(window_of), "encoded": encoded,
             "reused": len(own_keys) + len(window_keys) - encoded, "pending": len(pending),
@@ -375,13 +379,29 @@ class ApproximateSimilarities(Similarities):
 
     def top(self, filters: SearchFilters, limit: int = 100, exclude_doc: str | None = None) -> list[SemanticHit]:
         index = self.index
-        mask = index.mask(filters, exclude_doc)
-        allowed = None if mask is None else np.concatenate([mask, mask[index.window_of]])
-        rows, _ = index.approximate.search(self.vector, limit * self.OVERFETCH, allowed)
         passages = len(index.passage_ids)
-        candidates = np.unique(np.where(rows >= passages, index.window_of[np.maximum(rows - passages, 0)], rows))
+        mask = index.mask(filters, exclude_doc)
+        allowed = None
+        if mask is not None:
+            allowed_passages = np.flatnonzero(mask)
+            if len(allowed_passages) <= max(approximate.EXACT_BELOW, limit):
+                return self._exactly(allowed_passages, limit)
+            allowed = np.concatenate([mask, mask[index.window_of]])
+        asked = limit * self.OVERFETCH
+        while True:  # rows of one passage (its windows) count once: ask again for more until the page fills
+            rows = index.approximate.search(self.vector, asked, allowed)
+            candidates = np.unique(np.where(rows >= passages, index.window_of[np.maximum(rows - passages, 0)], rows))
+            if len(candidates) >= limit or len(rows) < asked or asked >= len(index.vectors):
+                break
+            asked *= 4
+        if len(candidates) < limit and mask is not None and len(candidates) < len(allowed_passages):
+            return self._exactly(allowed_passages, limit)  # the visited cells held too few allowed passages
         best, _ = self.at(candidates)
         return index.hits(candidates, best, limit)
+
+    def _exactly(self, passage_rows: np.ndarray, limit: int) -> list[SemanticHit]:
+        best, _ = self.at(passage_rows)
+        return self.index.hits(passage_rows, best, limit)
 
     def at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.asarray(rows, dtype=np.int64)

@@ -121,8 +121,10 @@ def _phrases(passages, count: int) -> list[str]:
     while len(phrases) < count:
         text = chance.choice(texts)
         size = chance.choice((1, 2, 2, 3, 4, 5, 6, 7, 8))
-        start = chance.randrange(0, len(text) - size)
+        start = chance.randrange(0, len(text) - size + 1)
         phrases.append(text[start:start + size])
+        ending = text.rstrip()[-size:]  # a passage's last characters: its last term is one character alone
+        phrases.append(ending)
     return phrases
 
 
@@ -185,6 +187,21 @@ def test_word_presence_equals_the_engines_own_matches(indexes, engine: str) -> N
         assert (presence.idf >= 1).all()
     facets = index.facets_for(ids[:-1])
     assert sum(facets["level"].values()) == len(ids) - 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_presence_of_a_long_question(indexes, engine: str) -> None:
+    """More words than one presence query decodes at once (12): every group still reported as matched."""
+    index = indexes[engine]
+    question = "居民委员会 村民委员会 选举 罢免 会议 召开 财务 公开 调解 纠纷 社区 服务 管理 监督 党组织 群众"
+    groups = _query(question).required
+    assert sum(len(g.tokens) for g in groups) > 12
+    relaxed = index.search(KeywordQuery(required=groups, match_any=True), SearchFilters(), limit=40)
+    ids = [pid for pid, _ in relaxed.hits]
+    presence = index.presence(groups, ids)
+    for column, group in enumerate(groups):
+        matched = _every_hit(index, KeywordQuery(required=(group,)))
+        assert presence.held[:, column].tolist() == [pid in matched for pid in ids], group
 
 
 def test_top_ten_overlap_on_the_development_questions(home, roots) -> None:

@@ -247,7 +247,8 @@ def test_killed_build_leaves_the_previous_generation_serving(corpus_home: Settin
                                    start_new_session=True)
         deadline = time.monotonic() + 60
         while not list(settings.indexes_dir.glob("gen-*.tmp/*/*")) and time.monotonic() < deadline:
-            time.sleep(0.01)  # the keyword engine's folder exists: the passages are being indexed
+            time.sleep(0.01)
+        time.sleep(0.3)  # the keyword engine's folder exists: passages are being tokenised and indexed
         os.killpg(builder.pid, signal.SIGKILL)  # the builder and its writer processes
         builder.wait()
         assert current_generation(settings.indexes_dir) == before

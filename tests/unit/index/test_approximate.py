@@ -30,7 +30,7 @@ def folder(tmp_path_factory):
     records = [IndexRecord(f"p{i}", f"d{i // 50}", "", "", "", LEVELS[(i // 50) % 4], "regulation", None,
                            f"{2000 + (i // 50) % 20}-01-01", None, "zh") for i in range(PASSAGES)]
     target = tmp_path_factory.mktemp("vectors")
-    info = write_vectors(target, records, window_of.tolist(), matrix, approximate_from=1_000)
+    info = write_vectors(target, records, window_of.tolist(), matrix, approximate_from=1_000, model="model-a")
     assert info["kind"] == "faiss-ivf-sq8" and (target / approximate.FILE).is_file()
     return target, matrix
 
@@ -81,7 +81,10 @@ def test_scores_are_exact_for_every_passage_asked_for(folder) -> None:
     SearchFilters(levels=("municipal",)), SearchFilters(year_from=2003, year_to=2005),
     SearchFilters(doc_ids=frozenset({"d7", "d93"})), SearchFilters(levels=("district",), year_from=2019),
 ], ids=["level", "years", "two documents", "level and year"])
-def test_filtered_searches_fill_the_page_from_allowed_passages(folder, filters: SearchFilters) -> None:
+@pytest.mark.parametrize("exact_below", [0, approximate.EXACT_BELOW], ids=["through faiss", "as deployed"])
+def test_filtered_searches_fill_the_page_from_allowed_passages(folder, filters: SearchFilters, exact_below: int,
+                                                               monkeypatch) -> None:
+    monkeypatch.setattr(approximate, "EXACT_BELOW", exact_below)  # 0: every filter goes through faiss's selector
     approximated, exact = _pair(folder[0])
     for vector in _questions(folder[1], 10):
         wanted = exact.search(vector, filters, limit=50)
@@ -90,6 +93,16 @@ def test_filtered_searches_fill_the_page_from_allowed_passages(folder, filters: 
         allowed = exact.mask(filters)
         assert all(allowed[exact.row_of[h.passage_id]] for h in found)
         assert len({h.passage_id for h in found} & {h.passage_id for h in wanted}) >= 0.9 * len(wanted)
+
+
+def test_a_page_fills_even_when_windows_take_the_rows_asked_for(folder, monkeypatch) -> None:
+    monkeypatch.setattr(ApproximateSimilarities, "OVERFETCH", 1)  # as many rows as passages wanted
+    approximated, exact = _pair(folder[0])
+    for vector in _questions(folder[1], 10):
+        found = approximated.search(vector, SearchFilters(), limit=30)
+        assert len(found) == 30 == len({h.passage_id for h in found})
+        wanted = {h.passage_id for h in exact.search(vector, SearchFilters(), limit=30)}
+        assert len(wanted & {h.passage_id for h in found}) >= 25
 
 
 def test_a_document_can_be_left_out(folder) -> None:
@@ -112,15 +125,21 @@ def test_an_update_keeps_the_trained_cells_and_finds_the_new_rows(tmp_path, fold
     import shutil
 
     source, matrix = folder
-    for name in ("vectors.npy", "vectors.json", approximate.FILE):  # as an update's copy of the generation
+    for name in ("vectors.npy", "vectors.json", approximate.FILE, approximate.TRAINED):  # an update's copy
         shutil.copy(source / name, tmp_path / name)
     moved = matrix.copy()
     moved[:PASSAGES // 2] = moved[PASSAGES // 2:PASSAGES]  # half the passages changed their text
     records = [IndexRecord(f"q{i}", f"d{i // 50}", "", "", "", "central", None, None, None, None, "zh")
                for i in range(PASSAGES)]
     window_of = np.repeat(np.arange(0, PASSAGES, 3), 2).tolist()
-    info = write_vectors(tmp_path, records, window_of, moved, approximate_from=1_000)
+    info = write_vectors(tmp_path, records, window_of, moved, approximate_from=1_000, model="model-a")
     assert info["trained"] is False
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("vectors.npy", "vectors.json", approximate.FILE, approximate.TRAINED):
+        shutil.copy(tmp_path / name, other / name)
+    retrained = write_vectors(other, records, window_of, moved, approximate_from=1_000, model="model-b")
+    assert retrained["trained"] is True  # another model's vectors: its cells are not reused
     approximated, exact = _pair(tmp_path)
     vector = moved[10].astype(np.float32)
     found = [h.passage_id for h in approximated.search(vector, SearchFilters(), limit=10)]
