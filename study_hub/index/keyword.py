@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +31,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from study_hub.domain import IndexRecord
-from study_hub.segment.tokens import Token, default_analyzer
 
 ENGINES = ("tantivy", "whoosh")
 DEFAULT_ENGINE = "tantivy"
@@ -155,17 +153,6 @@ def members(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         return np.zeros(len(wanted), dtype=bool)
     places = np.searchsorted(sorted_values, wanted).clip(max=len(sorted_values) - 1)
     return sorted_values[places] == wanted
-
-
-@lru_cache(maxsize=4096)
-def _cached_short_tokens(text: str) -> tuple[Token, ...]:
-    return tuple(default_analyzer().index_tokens(text))
-
-
-def cached_tokens(text: str) -> tuple[Token, ...] | list[Token]:
-    """The analyzer's index tokens; titles and heading paths repeat for every passage of a document, so short
-    texts are tokenized once."""
-    return _cached_short_tokens(text) if len(text) <= 200 else default_analyzer().index_tokens(text)
 
 
 TokenPresence = tuple[np.ndarray, np.ndarray, int]  # (in body or heading, in the title) per candidate; passages

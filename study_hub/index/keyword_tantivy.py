@@ -27,6 +27,7 @@ import math
 import multiprocessing
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,9 @@ from study_hub.index.keyword import (
     SearchFilters,
     TermGroup,
     TokenPresence,
-    cached_tokens,
     group_presence,
 )
-from study_hub.segment.tokens import fold_exact
+from study_hub.segment.tokens import default_analyzer, fold_exact
 
 TANTIVY_DIR = "tantivy"
 KEYS_FILE = "keyword-keys.json"
@@ -108,11 +108,20 @@ def _terms(text: str | None) -> str:
 
     Only the terms and their counts matter to BM25 (no positions are indexed for these fields: exact wording
     has its own field), so the tokens go in as one string that the ``TERMS`` tokenizer splits, much cheaper
-    than a ``PreTokenizedString`` of token objects.
+    than a ``PreTokenizedString`` of token objects. Titles and heading paths repeat for every passage of a
+    document: short texts are analysed once.
     """
     if not text:
         return ""
-    texts = [t.text for t in cached_tokens(text)]
+    return _short_terms(text) if len(text) <= 200 else _joined(default_analyzer().index_terms(text))
+
+
+@lru_cache(maxsize=4096)
+def _short_terms(text: str) -> str:
+    return _joined(default_analyzer().index_terms(text))
+
+
+def _joined(texts: list[str]) -> str:
     joined = " ".join(texts)
     if joined.count(" ") == len(texts) - 1 and not _WHITESPACE.search(joined.replace(" ", "")):
         return joined

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Iterable
-from functools import reduce
+from functools import lru_cache, reduce
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,10 @@ from study_hub.index.keyword import (
     Records,
     SearchFilters,
     TermGroup,
-    cached_tokens,
     group_presence,
     members,
 )
+from study_hub.segment import tokens
 from study_hub.segment.tokens import default_analyzer
 
 WHOOSH_DIR = "whoosh"
@@ -69,6 +69,17 @@ class StudyHubTokenizer(Tokenizer):
                 token.startchar = start_char + start
                 token.endchar = start_char + end
             yield token
+
+
+@lru_cache(maxsize=4096)
+def _cached_short_tokens(text: str) -> tuple[tokens.Token, ...]:
+    return tuple(default_analyzer().index_tokens(text))
+
+
+def cached_tokens(text: str) -> tuple[tokens.Token, ...] | list[tokens.Token]:
+    """The analyzer's index tokens; titles and heading paths repeat for every passage of a document, so short
+    texts are tokenized once."""
+    return _cached_short_tokens(text) if len(text) <= 200 else default_analyzer().index_tokens(text)
 
 
 def whoosh_schema():

@@ -148,6 +148,14 @@ class Analyzer:
             tokens.append(Token(word, max(position, 0), start, end))
         return tokens
 
+    def index_terms(self, text: str) -> list[str]:
+        """The texts of ``index_tokens(text)``, in no particular order: what a field scored by term counts alone
+        needs (no sort, no Token objects: a third of the tokenising time)."""
+        with self._lock:
+            raw = self._jieba.tokenize(fold(text), mode="search")
+        raw.extend(self._long_sub_words(raw))
+        return [word for word, _, _ in raw if _is_word(word)]
+
     def term_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
         """Offsets of the index tokens of ``text`` that are among ``terms`` (for highlighting).
 

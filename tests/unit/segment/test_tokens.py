@@ -61,6 +61,16 @@ def test_dictionary_terms_stay_whole_in_the_real_corpus(shared_corpus) -> None:
     assert len(misses) / total < 0.03, sorted(set(misses))[:20]
 
 
+def test_index_terms_are_the_index_tokens_texts(shared_corpus) -> None:
+    """The fast path tantivy's body field uses gives the very tokens the positioned path gives."""
+    from collections import Counter
+
+    analyzer = default_analyzer()
+    for path in sorted((shared_corpus / "docs").glob("*.txt"))[:12]:
+        for paragraph in path.read_text(encoding="utf-8").split("\n"):
+            assert Counter(analyzer.index_terms(paragraph)) == Counter(t.text for t in analyzer.index_tokens(paragraph))
+
+
 def test_version_changes_with_the_dictionary(tmp_path) -> None:
     from study_hub.segment.tokens import Analyzer
 
