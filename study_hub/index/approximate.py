@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 # Vector rows (passages and windows; 1.45 per passage in the shared corpus) from which the approximate index is
-# built. benchmarks/scale.py, hybrid p50 / p95 over 72 questions: at 290 k rows exact 50 / 68 ms, approximate
-# 30 / 74 ms; at 1.45 M rows exact 129 / 154 ms, approximate 37 / 73 ms. Exact search grows with the rows and
+# built. benchmarks/scale.py, hybrid p50 / p95 over 72 questions: at 290 k rows exact 46 / 65 ms, approximate
+# 27 / 81 ms; at 1.45 M rows exact 115 / 134 ms, approximate 34 / 58 ms. Exact search grows with the rows and
 # passes approximate's p95 at about 400 k rows (~275 k passages).
 APPROXIMATE_FROM = 400_000
 FILE = "vectors.ivf"
