@@ -147,13 +147,6 @@ def open_keyword_index(folder: Path, manifest: dict[str, Any]) -> KeywordIndex:
     return _module(engine_of(manifest)).open_index(folder)
 
 
-def members(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Which of ``wanted`` occur in ``sorted_values`` (ascending): a binary search each."""
-    if not len(sorted_values):
-        return np.zeros(len(wanted), dtype=bool)
-    places = np.searchsorted(sorted_values, wanted).clip(max=len(sorted_values) - 1)
-    return sorted_values[places] == wanted
-
 
 TokenPresence = tuple[np.ndarray, np.ndarray, int]  # (in body or heading, in the title) per candidate; passages
 

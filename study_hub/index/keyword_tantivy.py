@@ -207,6 +207,11 @@ class _KeyTable:
             self.columns[name].append(value)
         return key
 
+    @property
+    def live(self) -> int:
+        """Passages in the index (removed ones leave an empty slot)."""
+        return sum(1 for pid in self.columns["passage_id"] if pid)
+
     def remove_documents(self, doc_ids: set[str]) -> None:
         for key, doc_id in enumerate(self.columns["doc_id"]):
             if doc_id in doc_ids:
@@ -239,7 +244,7 @@ def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int 
     table = _KeyTable.empty()
     _write(index, table, [], records(), procs)
     table.save(folder)
-    return sum(1 for pid in table.columns["passage_id"] if pid)
+    return table.live
 
 
 def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str]) -> int:
@@ -247,7 +252,7 @@ def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], 
     table = _KeyTable.load(folder)
     _write(index, table, remove_doc_ids, records, 1)
     table.save(folder)
-    return sum(1 for pid in table.columns["passage_id"] if pid)
+    return table.live
 
 
 def open_index(folder: Path) -> TantivyKeywordIndex:

@@ -34,7 +34,6 @@ from study_hub.index.keyword import (
     SearchFilters,
     TermGroup,
     group_presence,
-    members,
 )
 from study_hub.segment import tokens
 from study_hub.segment.tokens import default_analyzer
@@ -172,6 +171,14 @@ def _write(writer, remove_doc_ids: Iterable[str], records: Iterable[IndexRecord]
         raise
     writer.commit()
     return count
+
+
+def members(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of ``wanted`` occur in ``sorted_values`` (ascending): a binary search each."""
+    if not len(sorted_values):
+        return np.zeros(len(wanted), dtype=bool)
+    places = np.searchsorted(sorted_values, wanted).clip(max=len(sorted_values) - 1)
+    return sorted_values[places] == wanted
 
 
 class WhooshKeywordIndex:
