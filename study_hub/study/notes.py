@@ -163,12 +163,15 @@ class NoteService:
             raise NotFoundError(f"no note {note_id}")
         return found[0]
 
-    def list(self, who: Principal, *, mine_only: bool = False, document: str | None = None,
+    def list(self, who: Principal, *, mine_only: bool = False, others_only: bool = False,
+             document: str | None = None,
              tag: str | None = None, text: str | None = None, since: date | None = None,
              until: date | None = None, limit: int = 200, offset: int = 0) -> list[NoteView]:
         query = select(Note)
         if mine_only:
             query = query.where(Note.owner_id == who.id)
+        if others_only:  # what others shared with ``who`` (the visibility rules of ``_query`` still apply)
+            query = query.where(Note.owner_id != who.id)
         if document:
             query = query.where(Note.document_id == document)
         if tag:

@@ -141,6 +141,28 @@ class ReadingListService:
             session.add(reading_list)
         return reading_list
 
+    MAX_DRAFT_CHOICES = 200
+
+    def create_from_draft(self, who: Principal, title: str, description: str, unit_id: int | None,
+                          choices: list[str]) -> ReadingList:
+        """A list built from a drafted topic: ``choices`` are "document:<id>" or "passage:<id>", in order
+        (at most ``MAX_DRAFT_CHOICES``; anything else is refused before the list is made)."""
+        picked = []
+        for choice in choices:
+            kind, _, target = choice.partition(":")
+            if kind not in ("document", "passage") or not target:
+                raise ReadingListError(f"{choice!r} is not a document or passage of the draft")
+            picked.append((kind, target))
+        if len(picked) > self.MAX_DRAFT_CHOICES:
+            raise ReadingListError(f"a drafted list takes at most {self.MAX_DRAFT_CHOICES} items")
+        created = self.create(who, title, description, unit_id)
+        for kind, target in picked:
+            if kind == "document":
+                self.add_item(who, created.id, "document", document_id=target)
+            else:
+                self.add_item(who, created.id, "passage", passage_id=target)
+        return created
+
     def lists_for(self, who: Principal) -> tuple[list[ReadingList], list[ReadingList]]:
         """(lists assigned to ``who``, lists ``who`` manages), newest first: two queries."""
         newest = (ReadingList.created_at.desc(), ReadingList.id.desc())

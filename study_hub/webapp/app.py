@@ -20,33 +20,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from study_hub import __version__
 from study_hub.accounts import AccountService, LoginThrottled
-from study_hub.config import REPO_ROOT, Settings
+from study_hub.config import Settings
 from study_hub.errors import NotFoundError, NotSignedIn, PermissionDenied, StudyHubError
 from study_hub.index.builder import IndexMismatchError
 from study_hub.jobs.queue import JobQueue
 from study_hub.jobs.worker import index_service
+from study_hub.library_admin import LibraryAdmin
 from study_hub.search.query import QueryError
 from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.sessions import SessionService
-from study_hub.webapp import (
-    api,
-    auth,
-    lists_api,
-    lists_pages,
-    notes_api,
-    pages,
-    sessions_api,
-    sessions_pages,
-    uploads,
-)
+from study_hub.webapp import api, pages
 from study_hub.webapp.context import AppContext
+from study_hub.webapp.deps import SESSION_COOKIE, error_page_of
+from study_hub.webapp.middleware import BodyLimit, SecurityHeaders
 from study_hub.webapp.schemas import problem_response
+from study_hub.webapp.templating import WEB_DIR, build_templates
 
 log = logging.getLogger(__name__)
-WEB_DIR = REPO_ROOT / "web"
 _FROM_SETTINGS: Any = object()
 
 # error class -> (HTTP status, short code); the message is the error's own, written for a person
@@ -87,11 +80,12 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
         encoder = load_encoder(settings)
     accounts = AccountService(store, settings.session_hours)
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
-    context = AppContext(settings=settings, store=store, search=search, accounts=accounts,
-                         index=index_service(settings, store, JobQueue(settings)),
+    index = index_service(settings, store, JobQueue(settings))
+    context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index,
                          notes=NoteService(store, accounts, zone=settings.zone),
                          reading_lists=ReadingListService(store, accounts, search),
-                         study_sessions=SessionService(store, accounts, zone=settings.zone))
+                         study_sessions=SessionService(store, accounts, zone=settings.zone),
+                         library=LibraryAdmin(settings, store, accounts, index), templates=build_templates())
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")
@@ -99,19 +93,11 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _install_offline_docs(app)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(uploads.BodyLimit, max_body_bytes=settings.max_body_bytes,
-                       max_file_bytes=settings.max_file_bytes,
-                       signed_in=lambda token: context.accounts.session_of(token) is not None)
-    app.include_router(api.router)
-    app.include_router(notes_api.router)
-    app.include_router(lists_api.router)
-    app.include_router(sessions_api.router)
-    app.include_router(sessions_api.stats_router)
-    app.include_router(auth.router)
-    app.include_router(uploads.router)
-    app.include_router(lists_pages.router)
-    app.include_router(sessions_pages.router)
-    app.include_router(pages.router)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes, max_file_bytes=settings.max_file_bytes,
+                       signed_in=lambda token: context.accounts.session_of(token) is not None,
+                       session_cookie=SESSION_COOKIE)
+    for router in (*api.ROUTERS, *pages.ROUTERS):
+        app.include_router(router)
     _install_error_handlers(app)
     return app
 
@@ -154,39 +140,6 @@ def _install_offline_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs-static/favicon-32x32.png")
 
 
-# Pages load only their own files; the Swagger UI page starts itself with an inline script.
-_CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-
-
-_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
-                     (b"x-frame-options", b"DENY"))
-_SECURITY_HEADERS_WITH_CSP = (*_SECURITY_HEADERS, (b"content-security-policy", _CSP.encode()))
-
-
-class SecurityHeaders:
-    """Adds the security headers to every response the route did not set itself.
-
-    A plain ASGI middleware: ``@app.middleware("http")`` (Starlette's BaseHTTPMiddleware) costs each request
-    an extra task and stream, measurable under load (benchmarks/load.py)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        extra = _SECURITY_HEADERS if scope["path"] == "/docs" else _SECURITY_HEADERS_WITH_CSP
-
-        async def with_headers(message):
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  *((n, v) for n, v in extra if n not in present)]}
-            await send(message)
-
-        return await self.app(scope, receive, with_headers)
-
-
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api") or request.url.path in ("/openapi.json", "/docs")
 
@@ -204,7 +157,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem_response(status, code, str(exc))
         if status == 401:  # a page that needs a signed-in user: sign in, then come back
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
-        return pages.error_page(request, status, str(exc))
+        return error_page_of(request).error(status, str(exc))
 
     for cls, _, _ in _ERRORS:
         app.add_exception_handler(cls, study_hub_error)
@@ -216,14 +169,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(f"{d['where']}: {d['problem']}" for d in details) or "invalid request"
         if _wants_json(request):
             return problem_response(422, "validation", message, details)
-        return pages.error_page(request, 400, message)
+        return error_page_of(request).error(400, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if _wants_json(request):
             return problem_response(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
-        return pages.error_page(request, exc.status_code, message)
+        return error_page_of(request).error(exc.status_code, message)
 
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, exc: DBAPIError) -> Response:
@@ -234,11 +187,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "the database is not reachable at the moment; try again shortly"
         if _wants_json(request):
             return problem_response(503, "database_unavailable", message)
-        return pages.error_page(request, 503, message)
+        return error_page_of(request).error(503, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         if _wants_json(request):
             return problem_response(500, "internal", "something went wrong on the server; it has been logged")
-        return pages.error_page(request, 500, "")
+        return error_page_of(request).error(500, "")

@@ -1,12 +1,13 @@
-"""What every request handler needs, built once per app by ``create_app`` and reached through ``Ctx``."""
+"""What every request handler needs, built once per app by ``create_app`` and reached through ``deps.Ctx``:
+the services, the settings, the templates, and what the pages say about the index being prepared."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from study_hub.accounts import AccountService
@@ -14,6 +15,7 @@ from study_hub.config import Settings
 from study_hub.errors import StudyHubError
 from study_hub.index.generations import current_generation, read_manifest
 from study_hub.jobs.indexing import IndexService
+from study_hub.library_admin import LibraryAdmin
 from study_hub.search.service import MeaningState, SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
@@ -33,6 +35,8 @@ class AppContext:
     notes: NoteService
     reading_lists: ReadingListService
     study_sessions: SessionService
+    library: LibraryAdmin  # adds and removes documents (administrators)
+    templates: Jinja2Templates
 
     def meaning(self) -> MeaningState | None:
         """Whether search by meaning can answer now (None: no index to tell)."""
@@ -119,9 +123,3 @@ class AppContext:
         report["status"] = "ok" if report["database"] == "ok" and folder is not None else "degraded"
         return report
 
-
-def get_context(request: Request) -> AppContext:
-    return request.app.state.context
-
-
-Ctx = Annotated[AppContext, Depends(get_context)]

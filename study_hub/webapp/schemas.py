@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import Path
+from fastapi import Form, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
@@ -26,6 +26,8 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 IsoDate = Annotated[date, _iso(r"\d{4}-\d{2}-\d{2}$", "date")]
 IsoDateTime = Annotated[datetime, _iso(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", "time")]
+FormText = Annotated[str, Form(max_length=500)]  # a metadata field typed beside an upload
+FormChoice = Annotated[str, Form(max_length=20)]  # a level, kind or date chosen beside an upload
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from support import PASSWORD
 
 from study_hub.store.models import Attendance, Membership, User
-from study_hub.webapp.auth import SESSION_COOKIE
+from study_hub.webapp.deps import SESSION_COOKIE
 
 START = datetime(2027, 3, 1, 6, 30, tzinfo=UTC)
 HALL = 300

@@ -8,11 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from study_hub.domain import passage_url
-from study_hub.study.notes import NoteView
 from study_hub.webapp import schemas
-from study_hub.webapp.auth import CurrentUser, signed_in
-from study_hub.webapp.context import Ctx
+from study_hub.webapp.deps import Ctx, CurrentUser, signed_in
+from study_hub.webapp.present.notes import note_out
 
 NoteId = schemas.PathId
 router = APIRouter(prefix="/api", tags=["notes"], responses={
@@ -24,22 +22,11 @@ router = APIRouter(prefix="/api", tags=["notes"], responses={
 })
 
 
-def note_out(view: NoteView) -> schemas.NoteOut:
-    return schemas.NoteOut(
-        id=view.id, owner_name=view.owner_name, mine=view.editable, document_id=view.document_id,
-        document_title=view.document_title, passage_id=view.passage_id, heading_path=view.heading_path,
-        start=view.start, end=view.end, quote=view.quote, prefix=view.prefix, suffix=view.suffix, body=view.body,
-        tags=view.tags, visibility=view.visibility, unit_id=view.unit_id, unit_name=view.unit_name,
-        orphaned=view.orphaned, created_at=view.created_at, updated_at=view.updated_at,
-        url=None if view.orphaned or not view.passage_id else passage_url(view.document_id, view.passage_id))
-
-
 @router.get("/me", response_model=schemas.Me, summary="The signed-in user, their units and CSRF token")
 def me(request: Request, ctx: Ctx, who: CurrentUser) -> schemas.Me:
     _, csrf = signed_in(request, ctx)
     return schemas.Me(login=who.login, display_name=who.display_name, role=who.role, csrf_token=csrf,
                       units=[schemas.UnitRef(id=i, name=n) for i, n, _ in who.units])
-
 
 
 def _filters(mine: bool, doc: str | None, tag: str | None, q: str | None, since: date | None,

@@ -14,8 +14,9 @@ from study_hub.domain import citation, document_url, heading_parts, passage_url
 from study_hub.errors import StudyHubError
 from study_hub.search.service import SearchHit, SearchRequest
 from study_hub.store import DocumentFilter
-from study_hub.webapp import reading, schemas
+from study_hub.webapp import schemas
 from study_hub.webapp.context import AppContext
+from study_hub.webapp.present import reading
 
 FACETS = ("level", "kind", "issuer", "year")
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query
 from study_hub.domain import KINDS, LANGUAGES, LEVELS
 from study_hub.search.service import MAX_LIMIT, MAX_PAGE, SearchRequest
 from study_hub.store import DocumentFilter
-from study_hub.webapp import library, schemas
-from study_hub.webapp.context import Ctx
+from study_hub.webapp import schemas
+from study_hub.webapp.deps import Ctx
+from study_hub.webapp.present import library
 
 router = APIRouter(prefix="/api", tags=["api"], responses={
     400: {"model": schemas.Problem, "description": "A query or filter that cannot be understood."},

@@ -8,68 +8,64 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from study_hub.accounts.policy import may_organise
 from study_hub.domain import document_url, passage_url
 from study_hub.errors import StudyHubError
-from study_hub.webapp.auth import FORM_POST, CurrentUser, safe_next
-from study_hub.webapp.context import Ctx
-from study_hub.webapp.lists_api import list_out, unit_summary
-from study_hub.webapp.messages import message, with_message
-from study_hub.webapp.pages import render
+from study_hub.study.form_values import logins_from_text
+from study_hub.webapp.deps import FORM_POST, Ctx, CurrentUser, PageDep
+from study_hub.webapp.messages import safe_next
+from study_hub.webapp.present.lists import list_out, unit_summary
 
 router = APIRouter(include_in_schema=False)
+OptionalId = Annotated[str, Form(max_length=20)]  # a <select> whose first option is "none"
+
+
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
 
 
 @router.get("/lists", response_class=HTMLResponse)
-def lists_page(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
+def lists_page(page: PageDep, ctx: Ctx, who: CurrentUser) -> Response:
     assigned, managed = ctx.reading_lists.lists_for(who)
     progress = ctx.reading_lists.studied_counts(who, [r.id for r in assigned])
     units = ctx.accounts.managed_units(who)
-    return render(request, "lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
-                  can_build=may_organise(who))
+    return page.render("lists.html", assigned=assigned, managed=managed, progress=progress, units=units,
+                       can_build=may_organise(who))
 
 
 @router.post("/lists", dependencies=FORM_POST)
 def create_list(ctx: Ctx, who: CurrentUser, title: Annotated[str, Form(max_length=200)],
-                description: Annotated[str, Form(max_length=5000)] = "",
-                unit_id: Annotated[int | None, Form()] = None) -> Response:
-    created = ctx.reading_lists.create(who, title, description, unit_id)
+                description: Annotated[str, Form(max_length=5000)] = "", unit_id: OptionalId = "") -> Response:
+    created = ctx.reading_lists.create(who, title, description, _id(unit_id))
     return RedirectResponse(f"/lists/{created.id}", status_code=303)
 
 
 @router.get("/lists/draft", response_class=HTMLResponse)
-def draft_page(request: Request, ctx: Ctx, who: CurrentUser, topic: str = "") -> Response:
+def draft_page(page: PageDep, ctx: Ctx, who: CurrentUser, topic: str = "") -> Response:
     topic = topic.strip()[:200]
     proposals = ctx.reading_lists.draft(topic) if topic else []
     units = ctx.accounts.managed_units(who)
-    return render(request, "draft.html", topic=topic, proposals=proposals, units=units)
+    return page.render("draft.html", topic=topic, proposals=proposals, units=units)
 
 
 @router.post("/lists/from-draft", dependencies=FORM_POST)
-async def create_from_draft(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
-    form = await request.form()
-    unit = str(form.get("unit_id") or "")
-    created = ctx.reading_lists.create(who, str(form.get("title", ""))[:200], str(form.get("description", ""))[:5000],
-                                       int(unit) if unit.isdigit() else None)
-    for choice in form.getlist("choice")[:200]:
-        kind, _, target = str(choice).partition(":")
-        if kind == "document":
-            ctx.reading_lists.add_item(who, created.id, "document", document_id=target)
-        elif kind == "passage":
-            ctx.reading_lists.add_item(who, created.id, "passage", passage_id=target)
+def create_from_draft(ctx: Ctx, who: CurrentUser, title: Annotated[str, Form(max_length=200)] = "",
+                      description: Annotated[str, Form(max_length=5000)] = "", unit_id: OptionalId = "",
+                      choice: Annotated[list[str], Form(max_length=300)] = ()) -> Response:
+    created = ctx.reading_lists.create_from_draft(who, title, description, _id(unit_id), list(choice))
     return RedirectResponse(f"/lists/{created.id}", status_code=303)
 
 
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
-def list_page(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
+def list_page(page: PageDep, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
     shown = list_out(ctx, who, list_id)
     members = ctx.reading_lists.progress(who, list_id) if shown.manageable else []
     units = ctx.accounts.managed_units(who)
-    return render(request, "list.html", reading_list=shown, members=members, unit_rows=unit_summary(members),
-                  units=units, error=message(request))
+    return page.render("list.html", reading_list=shown, members=members, unit_rows=unit_summary(members),
+                       units=units, error=page.message())
 
 
 @router.post("/lists/{list_id}/items/{item_id}/open", dependencies=FORM_POST)
@@ -135,12 +131,11 @@ def mark_studied(ctx: Ctx, who: CurrentUser, list_id: int, item_id: int,
 
 
 @router.post("/lists/{list_id}/assign", dependencies=FORM_POST)
-async def assign(request: Request, ctx: Ctx, who: CurrentUser, list_id: int) -> Response:
-    form = await request.form()
-    unit_ids = [int(v) for v in form.getlist("unit_id") if str(v).isdigit()]
-    logins = [v for v in str(form.get("logins", "")).replace("，", ",").replace(",", " ").split() if v]
+def assign(page: PageDep, ctx: Ctx, who: CurrentUser, list_id: int,
+           unit_id: Annotated[list[str], Form(max_length=20)] = (),
+           logins: Annotated[str, Form(max_length=20_000)] = "") -> Response:
     try:
-        ctx.reading_lists.assign(who, list_id, unit_ids, logins)
+        ctx.reading_lists.assign(who, list_id, [int(v) for v in unit_id if v.isdigit()], logins_from_text(logins))
     except StudyHubError as exc:
-        return RedirectResponse(with_message(request, f"/lists/{list_id}", "error", str(exc)), status_code=303)
+        return page.redirect(f"/lists/{list_id}", str(exc))
     return RedirectResponse(f"/lists/{list_id}", status_code=303)

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, time
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from study_hub.store.models import aware
-from study_hub.study.sessions import SESSION_KINDS, Statistics, to_csv, to_xlsx
+from study_hub.study.form_values import local_period
+from study_hub.study.sessions import to_csv, to_xlsx
 from study_hub.webapp import schemas
-from study_hub.webapp.auth import CurrentUser
-from study_hub.webapp.context import AppContext, Ctx
+from study_hub.webapp.deps import Ctx, CurrentUser
+from study_hub.webapp.present.sessions import session_out, statistics_out
 
 Id = schemas.PathId
 ERRORS = {
@@ -27,25 +26,6 @@ ERRORS = {
 }
 router = APIRouter(prefix="/api/sessions", tags=["study sessions"], responses=ERRORS)
 stats_router = APIRouter(prefix="/api/attendance", tags=["attendance"], responses=ERRORS)
-
-
-def session_out(ctx: AppContext, who, session_id: int) -> schemas.SessionOut:
-    study = ctx.study_sessions.get(who, session_id)
-    records = ctx.study_sessions.records(who, study)
-    return schemas.SessionOut(
-        id=study.id, title=study.title, kind=study.kind, kind_name=SESSION_KINDS.get(study.kind, study.kind),
-        starts_at=aware(study.starts_at), ends_at=aware(study.ends_at), place=study.place,
-        online_link=study.online_link,
-        host_unit_id=study.host_unit_id, reading_list_id=study.reading_list_id, agenda=study.agenda,
-        minutes=study.minutes, closed=study.closed_at is not None,
-        manageable=ctx.study_sessions.can_manage(who, study),
-        attendance=[schemas.AttendanceOut(
-            login=user.login, display_name=user.display_name, status=record.status if record else None,
-            checked_in_at=aware(record.checked_in_at) if record and record.checked_in_at else None,
-            method=record.method if record else "",
-            leave_reason=record.leave_reason if record else "",
-            makeup_reflection=record.makeup_reflection if record else "",
-            makeup_confirmed=bool(record and record.makeup_confirmed_at)) for user, record in records])
 
 
 @router.get("", response_model=list[schemas.SessionOut], summary="Sessions you organise or are expected at")
@@ -134,29 +114,11 @@ def close(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
     return session_out(ctx, who, session_id)
 
 
-def period(since: date | None, until: date | None, zone) -> tuple[datetime | None, datetime | None]:
-    """Whole local days (in ``zone``) from ``since`` to ``until``, as aware datetimes."""
-    from datetime import UTC, timedelta
-
-    return (datetime.combine(since, time(), zone).astimezone(UTC) if since else None,
-            (datetime.combine(until, time(), zone) + timedelta(days=1)).astimezone(UTC) if until else None)
-
-
-def statistics_out(stats: Statistics) -> schemas.StatisticsOut:
-    def person(p) -> schemas.PersonCountsOut:
-        return schemas.PersonCountsOut(name=p.login, display_name=p.display_name, units=p.units, expected=p.expected,
-                                       attended=p.attended, late=p.late, excused=p.excused, absent=p.absent,
-                                       made_up=p.made_up, rate=p.rate)
-    return schemas.StatisticsOut(
-        sessions=[schemas.SessionCountsOut(**s.__dict__) for s in stats.sessions],
-        members=[person(p) for p in stats.members], units=[person(u) for u in stats.units])
-
-
 @stats_router.get("", response_model=schemas.StatisticsOut,
                   summary="Attendance per session, member and unit over a period (sessions you organise)")
 def statistics(ctx: Ctx, who: CurrentUser, since: schemas.IsoDate | None = None,
                until: schemas.IsoDate | None = None) -> schemas.StatisticsOut:
-    return statistics_out(ctx.study_sessions.statistics(who, *period(since, until, ctx.settings.zone)))
+    return statistics_out(ctx.study_sessions.statistics(who, *local_period(since, until, ctx.settings.zone)))
 
 
 @stats_router.get("/export", summary="The statistics as CSV (one table) or XLSX (three sheets)",
@@ -165,7 +127,7 @@ def statistics(ctx: Ctx, who: CurrentUser, since: schemas.IsoDate | None = None,
 def export(ctx: Ctx, who: CurrentUser, format: Literal["csv", "xlsx"] = "xlsx",
            table: Annotated[Literal["sessions", "members", "units"], Query()] = "sessions",
            since: schemas.IsoDate | None = None, until: schemas.IsoDate | None = None) -> Response:
-    stats = ctx.study_sessions.statistics(who, *period(since, until, ctx.settings.zone))
+    stats = ctx.study_sessions.statistics(who, *local_period(since, until, ctx.settings.zone))
     ctx.accounts.audit("attendance_exported", who.id, "attendance", {"format": format})
     if format == "csv":
         return Response(to_csv(stats, table, ctx.settings.zone), media_type="text/csv; charset=utf-8",

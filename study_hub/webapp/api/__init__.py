@@ -1,0 +1,5 @@
+"""The JSON API under /api, documented at /docs (OpenAPI): one router per subject."""
+
+from study_hub.webapp.api import documents, lists, notes, search, sessions
+
+ROUTERS = (search.router, documents.router, notes.router, lists.router, sessions.router, sessions.stats_router)
