@@ -46,6 +46,7 @@ test: export STUDY_HUB_TEST_MODELS_DIR ?= $(CURDIR)/test-output/models
 test: export STUDY_HUB_TEST_VECTOR_CACHE ?= $(CURDIR)/test-output/vector-cache
 test: install browser
 	$(BIN)/ruff check study_hub tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 	STUDY_HUB_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not slow and not sqlite_only" \
 	  tests/integration tests/faults tests/e2e tests/eval
@@ -56,6 +57,7 @@ test-slow: install browser
 
 lint: install
 	$(BIN)/ruff check study_hub tests benchmarks
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
