@@ -33,7 +33,8 @@ def _store(settings: Settings):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--id", "doc_id", help="Document id (only when ingesting one file).")
 @click.option("--title", help="Title, instead of the first line.")
-@click.option("--issuer", help="Issuing organ or speaker.")
+@click.option("--issuer", help="Issuing body, e.g. 国务院 (国务院（总理李强） is split into body and speaker).")
+@click.option("--speaker", help="Who spoke or delivered it, e.g. 总理李强 (speeches, reports).")
 @click.option("--level", type=click.Choice(LEVELS))
 @click.option("--kind", type=click.Choice(KINDS))
 @click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
@@ -247,7 +248,7 @@ def docs() -> None:
 @docs.command("list")
 @click.option("--level", type=click.Choice(LEVELS))
 @click.option("--kind", type=click.Choice(KINDS))
-@click.option("--issuer", help="Issuer contains this text.")
+@click.option("--issuer", help="Issuing body or speaker contains this text.")
 @click.option("--year", type=int)
 @click.pass_obj
 def docs_list(settings: Settings, level: str | None, kind: str | None, issuer: str | None,
@@ -270,8 +271,8 @@ def docs_show(settings: Settings, doc_id: str, full: bool) -> None:
     """Show a document's metadata and its passage tree."""
     document = _store(settings).get_document(doc_id)
     for label, value in [("id", document.id), ("title", document.title), ("issuer", document.issuer),
-                         ("level", document.level), ("kind", document.kind), ("date", document.date),
-                         ("dates", document.dates or None), ("文号", document.doc_number),
+                         ("speaker", document.speaker), ("level", document.level), ("kind", document.kind),
+                         ("date", document.date), ("dates", document.dates or None), ("文号", document.doc_number),
                          ("language", document.language), ("source", document.source_path),
                          ("format", document.source_format), ("encoding", document.encoding),
                          ("characters", document.char_count), ("passages", document.passage_count)]:
@@ -542,7 +543,7 @@ _EVAL_FILTERS = {"level": "level", "kind": "kind", "doc_kind": "kind", "issuer":
 @click.argument("query", required=False)
 @click.option("--level", help="central, provincial, municipal, district (or 中央 省级 市级 区级)")
 @click.option("--kind", help="document, regulation, report, speech, news")
-@click.option("--issuer", help="Issuer contains this text.")
+@click.option("--issuer", help="Issuing body or speaker contains this text.")
 @click.option("--year", help="2021 or 2019..2023")
 @click.option("--doc", "doc", help="Only this document id.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")

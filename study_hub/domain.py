@@ -16,6 +16,55 @@ HEADING_SEPARATOR = " > "
 
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
+# A speaker folded into the issuer, "国务院（总理李强）" or "State Council (Premier Li Qiang)": the bracketed end.
+_FOLDED = re.compile(r"^(?P<body>.*?[^\s（(])\s*[（(](?P<inner>[^（()）]+)[）)]$")
+_TITLES = ("总书记|副总理|总理|国家主席|副主席|主席|副委员长|委员长|副书记|书记|副省长|省长|副市长|市长|副区长|区长|"
+           "副县长|县长|副部长|部长|副主任|主任|副局长|局长|厅长|院长|秘书长|镇长|乡长|发言人")
+_NAME = r"(?:[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}[·•][\u4e00-\u9fff]{1,8})"
+# A title and a name (总理李强, 国务院总理李强) or a bare name, then 同志 or whom they speak for
+# (习近平代表第19届中央委员会).
+_SPEAKER = re.compile(rf"^(?:[\u4e00-\u9fff]{{0,8}}?(?:{_TITLES})\s*{_NAME}|(?P<name>{_NAME}))(?:同志)?(?:代表.+)?$")
+_SPEAKER_EN = re.compile(r"^(?:(?:Vice |Deputy )?(?:Premier|President|Chairman|General Secretary|Secretary|"
+                         r"Governor|Mayor|Minister|Director|Spokesperson)\s+\S.*)$", re.IGNORECASE)
+# What else a bracket after an organ says: how it acted (批准), the text's state (试行, 草案), a bare title, a year,
+# another organ.
+_NOT_A_NAME = re.compile(r"^(?:批准|通过|发布|公布|印发|转发|试行|暂行|草案|修订|修正|节选|摘要|全文|原文|代章|"
+                         rf"联合|合署|筹备|简称|全称|以下简称|{_TITLES})$"
+                         r"|(?:中央|部|局|厅|委|院|会|署|办|处|科|省|市|区|县|镇|乡|村|州|旗|年|月|日|版|稿|本|届|次)$")
+
+
+def split_issuer(issuer: str | None) -> tuple[str | None, str | None]:
+    """(issuing body, speaker) of an issuer that may fold the speaker in:
+    "国务院（总理李强）" -> ("国务院", "总理李强"), "国务院" -> ("国务院", None).
+
+    Only a bracket at the end that names a person is split off: a title and a name (总理李强), a bare name
+    (习近平), a name speaking for someone (胡锦涛代表第17届中央委员会), or an English title and name. A bracket
+    that says something else stays part of the issuer: 全国人民代表大会（批准）, 中共中央办公厅（2021年）,
+    某某委员会（筹）, 国家发展改革委（原国家计委）. The speaker is the bracketed text as written, so folding it back
+    gives the original."""
+    if not issuer:
+        return issuer, None
+    match = _FOLDED.match(issuer.strip())
+    if match is None:
+        return issuer, None
+    inner = match["inner"].strip()
+    chinese = _SPEAKER.match(inner)
+    if chinese is not None:
+        if chinese["name"] and _NOT_A_NAME.search(chinese["name"]):
+            return issuer, None
+    elif not _SPEAKER_EN.match(inner):
+        return issuer, None
+    return match["body"].strip(), inner
+
+
+def fold_issuer(issuer: str | None, speaker: str | None) -> str | None:
+    """The one-string form ``split_issuer`` undoes: "国务院" + "总理李强" -> "国务院（总理李强）"."""
+    if not speaker:
+        return issuer
+    if not issuer:
+        return speaker
+    return f"{issuer} ({speaker})" if (issuer + speaker).isascii() else f"{issuer}（{speaker}）"
+
 
 @dataclass(frozen=True)
 class DocumentMeta:
@@ -23,7 +72,8 @@ class DocumentMeta:
 
     id: str | None = None
     title: str | None = None
-    issuer: str | None = None
+    issuer: str | None = None  # the issuing body: 国务院, 中共中央
+    speaker: str | None = None  # who spoke or delivered it, when a person did: 总理李强, 习近平
     level: str | None = None
     kind: str | None = None
     date: str | None = None  # YYYY, YYYY-MM or YYYY-MM-DD: the document's own date (成文/通过/发布)
@@ -31,6 +81,15 @@ class DocumentMeta:
     language: str | None = None
     dates: dict[str, str] = field(default_factory=dict)  # role (issued/adopted/published/effective) -> ISO
     extra: dict[str, Any] = field(default_factory=dict)  # catalog fields kept as they are (source, licence)
+
+    def __post_init__(self) -> None:
+        # An issuer with the speaker folded in (older catalogs, forms): the body stays the issuer, and the
+        # bracketed person becomes the speaker unless one is given.
+        body, speaker = split_issuer(self.issuer)
+        if speaker is not None:
+            object.__setattr__(self, "issuer", body)
+            if not self.speaker:
+                object.__setattr__(self, "speaker", speaker)
 
     def merged(self, override: DocumentMeta) -> DocumentMeta:
         """This meta with every known (non-None, non-empty) field of ``override`` taking precedence."""

@@ -3,6 +3,9 @@
 A folder's catalog is ``catalog.jsonl`` (the shipped corpus) or ``metadata.jsonl`` (the shared corpus),
 found in the file's folder or the folder above it. A record matches a file by its ``file`` field (a
 path relative to the catalog) or, failing that, by ``id`` == the file name without its suffix.
+
+``issuer`` is the issuing body and ``speaker`` the person who spoke; an older catalog's folded
+"国务院（总理李强）" is split into the two (``DocumentMeta`` does it).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from study_hub.domain import DocumentMeta
 from study_hub.errors import MetadataError
 
 CATALOG_NAMES = ("catalog.jsonl", "metadata.jsonl")
-_META_FIELDS = ("id", "title", "issuer", "level", "kind", "date", "doc_number", "language")
+_META_FIELDS = ("id", "title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language")
 
 
 def record_to_meta(record: dict[str, Any]) -> DocumentMeta:

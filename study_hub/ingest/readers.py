@@ -83,8 +83,9 @@ def _read_txt(path: Path, data: bytes, **_: Any) -> tuple[list[Block], DocumentM
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FRONT_MATTER_KEYS = {
-    "id": "id", "title": "title", "issuer": "issuer", "speaker": "issuer", "level": "level", "kind": "kind",
-    "date": "date", "doc_number": "doc_number", "文号": "doc_number", "language": "language", "lang": "language",
+    "id": "id", "title": "title", "issuer": "issuer", "发文机关": "issuer", "speaker": "speaker", "讲话人": "speaker",
+    "level": "level", "kind": "kind", "date": "date", "doc_number": "doc_number", "文号": "doc_number",
+    "language": "language", "lang": "language",
 }
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
-from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument
+from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument, split_issuer
 from study_hub.errors import NotFoundError
 from study_hub.store.db import make_session_factory
 from study_hub.store.models import Document, PassageRow, utcnow
@@ -28,14 +28,24 @@ class SaveOutcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
-_META_COLUMNS = ("title", "issuer", "level", "kind", "date", "doc_number", "language", "dates", "extra")
+_META_COLUMNS = ("title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language", "dates", "extra")
+
+
+def issuer_matches(text: str) -> ColumnElement[bool]:
+    """A document whose issuing body or speaker contains ``text`` (% and _ are text): issuer:国务院 and
+    讲话人:李强 both find 2024年政府工作报告. A folded "国务院（总理李强）" asks for both at once."""
+    body, speaker = split_issuer(text.strip())
+    if speaker is not None and body:
+        return and_(Document.issuer.contains(body, autoescape=True),
+                    Document.speaker.contains(speaker, autoescape=True))
+    return or_(Document.issuer.contains(text, autoescape=True), Document.speaker.contains(text, autoescape=True))
 
 
 @dataclass(frozen=True)
 class DocumentFilter:
     level: str | None = None
     kind: str | None = None
-    issuer: str | None = None
+    issuer: str | None = None  # the issuing body or the speaker contains this text
     year: int | None = None
     language: str | None = None
 
@@ -143,7 +153,7 @@ class DocumentStore:
             if getattr(where, column):
                 query = query.where(getattr(Document, column) == getattr(where, column))
         if where.issuer:
-            query = query.where(Document.issuer.contains(where.issuer, autoescape=True))  # % and _ are text
+            query = query.where(issuer_matches(where.issuer))
         if where.year:
             query = query.where(Document.date.startswith(f"{where.year:04d}"))
         query = query.options(defer(Document.text)).order_by(Document.date.desc().nulls_last(), Document.id)
@@ -240,10 +250,11 @@ class DocumentStore:
 
     def document_ids_where(self, *, issuer: str | None = None, doc_number: str | None = None,
                            doc_id: str | None = None) -> set[str]:
-        """Ids of documents whose issuer / 文号 contain the given text and (if given) whose id is doc_id."""
+        """Ids of documents whose issuer (issuing body or speaker) / 文号 contain the given text and (if given)
+        whose id is doc_id."""
         query = select(Document.id)
         if issuer:
-            query = query.where(Document.issuer.contains(issuer, autoescape=True))
+            query = query.where(issuer_matches(issuer))
         if doc_number:
             query = query.where(Document.doc_number.contains(doc_number, autoescape=True))
         if doc_id:

@@ -36,7 +36,8 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
-    issuer: Mapped[str | None] = mapped_column(Text)
+    issuer: Mapped[str | None] = mapped_column(Text)  # the issuing body: 国务院
+    speaker: Mapped[str | None] = mapped_column(Text)  # the person who spoke, if one did: 总理李强
     level: Mapped[str | None] = mapped_column(String(20), index=True)
     kind: Mapped[str | None] = mapped_column(String(20), index=True)
     date: Mapped[str | None] = mapped_column(String(10), index=True)  # YYYY[-MM[-DD]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from study_hub.config import Settings
 from study_hub.domain import DocumentMeta
 from study_hub.pipeline import ingest_paths
-from study_hub.store import DocumentStore
+from study_hub.store import DocumentFilter, DocumentStore
 from study_hub.store.models import Document, PassageRow
 
 SAMPLE = [
@@ -148,3 +149,44 @@ def test_a_document_without_a_title_line_is_named_by_its_opening_words(
     document = store.get_document("untitled-1")
     assert document.title == opening[:30] + "…"
     assert document.passages[0].text.startswith("郭麐字群伯")  # the opening line stays text, not a title
+
+
+def test_issuing_body_and_speaker_are_two_fields_and_the_issuer_filter_finds_either(
+    store: DocumentStore, backend_settings: Settings, sample_corpus: Path, tmp_path: Path
+) -> None:
+    # An older catalog folds the speaker into the issuer; the new one has the two fields; a bracket that names no
+    # person stays in the issuer; front matter and the command line give a speaker of their own.
+    docs = sample_corpus / "docs"
+    records = [
+        {"id": SAMPLE[0], "file": f"docs/{SAMPLE[0]}.txt", "issuer": "国务院（总理李强）", "title": "报告一"},
+        {"id": SAMPLE[1], "file": f"docs/{SAMPLE[1]}.txt", "issuer": "国务院", "speaker": "总理李克强", "title": "报告二"},
+        {"id": SAMPLE[2], "file": f"docs/{SAMPLE[2]}.txt", "issuer": "全国人民代表大会（批准）", "title": "纲要"},
+        {"id": SAMPLE[3], "file": f"docs/{SAMPLE[3]}.txt", "issuer": "国务院", "title": "条例"},
+    ]
+    (sample_corpus / "catalog.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n",
+                                                 encoding="utf-8")
+    (docs / "speech.md").write_text("---\nid: speech\nissuer: 中共中央\nspeaker: 习近平\nkind: speech\n---\n"
+                                    "# 在庆祝大会上的讲话\n\n同志们，朋友们：今天，我们在这里隆重集会，共同庆祝。\n", encoding="utf-8")
+    report = ingest_paths([sample_corpus], store, backend_settings)
+    assert report.ok, report.failures
+    stored = {d.id: (d.issuer, d.speaker) for d in store.list_documents()}
+    assert stored == {SAMPLE[0]: ("国务院", "总理李强"), SAMPLE[1]: ("国务院", "总理李克强"),
+                      SAMPLE[2]: ("全国人民代表大会（批准）", None), SAMPLE[3]: ("国务院", None),
+                      "speech": ("中共中央", "习近平")}
+    assert ingest_paths([sample_corpus], store, backend_settings).outcomes["unchanged"] == 5  # the split is stable
+
+    def listed(issuer: str) -> set[str]:
+        return {d.id for d in store.list_documents(DocumentFilter(issuer=issuer))}
+
+    assert listed("国务院") == store.document_ids_where(issuer="国务院") == {SAMPLE[0], SAMPLE[1], SAMPLE[3]}
+    assert listed("李强") == store.document_ids_where(issuer="李强") == {SAMPLE[0]}  # 讲话人:李强
+    assert listed("总理") == {SAMPLE[0], SAMPLE[1]}
+    assert listed("习近平") == {"speech"}
+    assert listed("国务院（总理李强）") == store.document_ids_where(issuer="国务院(总理李强)") == {SAMPLE[0]}  # old links
+    assert listed("国务院（总理李克强）") == {SAMPLE[1]}
+    assert listed("批准") == {SAMPLE[2]}
+    assert store.document_ids_where(issuer="100%") == set()  # % and _ are text in both columns
+
+    outcome = ingest_paths([docs / f"{SAMPLE[3]}.txt"], store, backend_settings, DocumentMeta(speaker="总理温家宝"))
+    assert outcome.outcomes["metadata"] == 1
+    assert (store.get_document(SAMPLE[3]).issuer, store.get_document(SAMPLE[3]).speaker) == ("国务院", "总理温家宝")
