@@ -151,8 +151,8 @@ def collect(service: SearchService, queries: list[dict], scorer) -> list[Example
             continue
         text = " ".join(c.text for g in parsed.groups for c in g)
         english = not filters.languages and guess_language(text) == "en"
-        vector = service.query_vector(text, english)
-        found = service.hybrid_candidates(current, text, vector, analyzed, filters, english=english)
+        vector = service.embedder.vector(text, english)
+        found = service.hybrid.candidates(current, text, vector, analyzed, filters, english=english)
         rows = service.store.passages_by_id(found.ids)
         relevant = np.array([pid in rows and scorer.score_query(
             query, [{"doc_id": rows[pid][1].id, "text": rows[pid][0].text}])["first_rank"] == 1 for pid in found.ids])
@@ -194,14 +194,14 @@ def cross_validated(service: SearchService, examples: list[Example], scorer, k: 
     folds = folds_of(queries, k)
     scored: list = [None] * len(examples)
     latencies: list = [None] * len(examples)
-    shipped = service.ranking
+    shipped = service.hybrid.ranking
     try:
         for fold in range(k):
-            service.ranking = fit([e for e, f in zip(examples, folds, strict=True) if f != fold], c)
+            service.hybrid.ranking = fit([e for e, f in zip(examples, folds, strict=True) if f != fold], c)
             held_out = [i for i, f in enumerate(folds) if f == fold]
             results, times = answer(service, [queries[i] for i in held_out], "hybrid", scorer)
             for i, result, took in zip(held_out, results, times, strict=True):
                 scored[i], latencies[i] = result, took
     finally:
-        service.ranking = shipped
+        service.hybrid.ranking = shipped
     return scored, latencies

@@ -45,9 +45,9 @@ def main() -> None:
     print(f"\n{'C':>6}  {'cross-validated R@10 / MRR@10 per category':<70}in-sample R@10 / MRR@10")
     for c in (float(v) for v in args.c.split(",")):
         cv = kit.metrics_of(queries, kit.cross_validated(service, examples, scorer, args.folds, c)[0], scorer)
-        service.ranking = kit.fit(examples, c)
+        service.hybrid.ranking = kit.fit(examples, c)
         inside = kit.metrics_of(queries, kit.answer(service, queries, "hybrid", scorer)[0], scorer)
-        service.ranking = None
+        service.hybrid.ranking = None
         cells = "  ".join(f"{k[:4]} {m['R@10']:.2f}/{m['MRR@10']:.2f}" for k, m in cv.items() if k != "ALL")
         print(f"{c:>6}  {cells}  ALL {cv['ALL']['R@10']:.3f}/{cv['ALL']['MRR@10']:.3f}   "
               f"{inside['ALL']['R@10']:.3f}/{inside['ALL']['MRR@10']:.3f}")

@@ -36,10 +36,13 @@ from pathlib import Path
 import numpy as np
 from scale_corpus import read_records
 
-from study_hub.index import approximate, keyword
+from study_hub.index import approximate
+from study_hub.index import keyword_engines as keyword
 from study_hub.index.builder import analyzer_manifest
+from study_hub.index.filters import SearchFilters
 from study_hub.index.generations import current_generation, new_generation, read_manifest
-from study_hub.index.keyword import KeywordQuery, SearchFilters, open_keyword_index
+from study_hub.index.keyword import KeywordQuery
+from study_hub.index.keyword_engines import open_keyword_index
 from study_hub.index.semantic import ROWS, VECTORS
 
 REPETITIONS = 150

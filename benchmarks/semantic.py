@@ -26,7 +26,7 @@ import numpy as np
 
 from study_hub.config import Settings
 from study_hub.embedding.encoder import Embedder
-from study_hub.index import keyword
+from study_hub.index import keyword_engines as keyword
 from study_hub.index.builder import analyzer_manifest
 from study_hub.index.generations import new_generation
 from study_hub.index.semantic import passage_windows, write_vectors

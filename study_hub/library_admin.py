@@ -28,11 +28,11 @@ class Upload:
 
 
 def typed_meta(title: str = "", issuer: str = "", level: str = "", kind: str = "", date: str = "",
-               doc_number: str = "", doc_id: str = "") -> DocumentMeta:
+               doc_number: str = "", doc_id: str = "", speaker: str = "") -> DocumentMeta:
     """The metadata typed beside an upload (a form or the API); empty fields are read from the file."""
     return DocumentMeta(id=doc_id.strip() or None, title=title.strip() or None, issuer=issuer.strip() or None,
-                        level=level or None, kind=kind or None, date=date.strip() or None,
-                        doc_number=doc_number.strip() or None)
+                        speaker=speaker.strip() or None, level=level or None, kind=kind or None,
+                        date=date.strip() or None, doc_number=doc_number.strip() or None)
 
 
 class LibraryAdmin:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -106,6 +108,45 @@ def _reanchor_into(reports: list, session, document_id: str, previous: dict[str,
     reanchor_items_in(session, document_id, previous)
 
 
+# Test hook (fault tests only; never set in a deployment): "<document id>:<signal file>". The save of that
+# document stops inside its transaction, after its document and passage rows are written and before the commit,
+# writes the number of passage rows written so far to the signal file, and blocks until the process is killed.
+# Read once per ``ingest_paths`` call; unset, it costs one environment lookup per call.
+PAUSE_IN_WRITE = "STUDY_HUB_TEST_PAUSE_IN_WRITE"
+
+
+def _pause_in_write() -> tuple[str, Path] | None:
+    spec = os.environ.get(PAUSE_IN_WRITE)
+    if not spec:
+        return None
+    doc_id, _, signal_file = spec.partition(":")
+    if not doc_id or not signal_file:
+        raise ValueError(f"{PAUSE_IN_WRITE} is '<document id>:<signal file>', not {spec!r}")
+    return doc_id, Path(signal_file)
+
+
+@contextmanager
+def _paused_before_commit(store: DocumentStore, doc_id: str, signal_file: Path) -> Iterator[None]:
+    """While in this block, a transaction of ``store`` about to commit signals and blocks (``PAUSE_IN_WRITE``)."""
+    from sqlalchemy import event, func, select
+
+    from study_hub.store.models import PassageRow
+
+    def pause(session) -> None:
+        written = session.scalar(select(func.count()).select_from(PassageRow).where(PassageRow.document_id == doc_id))
+        ready = signal_file.with_name(signal_file.name + ".tmp")
+        ready.write_text(f"{written}\n", encoding="utf-8")
+        ready.replace(signal_file)  # whole when it appears
+        while True:  # until killed: the test's SIGKILL lands inside the open transaction
+            time.sleep(3600)
+
+    event.listen(store.sessions, "before_commit", pause)
+    try:
+        yield
+    finally:
+        event.remove(store.sessions, "before_commit", pause)
+
+
 def ingest_paths(
     paths: Iterable[Path],
     store: DocumentStore,
@@ -118,6 +159,7 @@ def ingest_paths(
     report = IngestReport()
     started = time.perf_counter()
     files = collect_files(paths)
+    pause_at = _pause_in_write()
     for done, path in enumerate(files, 1):
         path = path.resolve() if path.exists() else path
         try:
@@ -131,7 +173,8 @@ def ingest_paths(
             if not passages:
                 raise IngestError(path, "no passages: the file holds only a title")
             anchored: list = []  # the text changed: every note's quote is found again, in the save's transaction
-            outcome = store.save(raw, meta, passages, on_text_change=partial(_reanchor_into, anchored))
+            with (_paused_before_commit(store, *pause_at) if pause_at and pause_at[0] == doc_id else nullcontext()):
+                outcome = store.save(raw, meta, passages, on_text_change=partial(_reanchor_into, anchored))
             for anchoring in anchored:
                 report.notes_moved += anchoring.moved
                 report.notes_orphaned += anchoring.orphaned

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support import ON_POSTGRES, PG_URL, POSTGRES_FOR_SQLITE, postgres_database_for
 
 from study_hub.config import Settings
 from study_hub.store import DocumentStore, open_store
@@ -18,10 +19,6 @@ from study_hub.store import DocumentStore, open_store
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_CORPUS = REPO / "corpus"
 SHARED_CORPUS = Path(os.environ.get("STUDY_HUB_SHARED", REPO.parent / "shared")) / "corpus"
-PG_URL = os.environ.get("STUDY_HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-ON_POSTGRES = os.environ.get("STUDY_HUB_TEST_BACKEND") == "postgres"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,33 +28,19 @@ def every_store_on_postgres() -> Iterator[None]:
     if not ON_POSTGRES:
         yield
         return
-    import hashlib
-
     import study_hub.store as store_module
     from study_hub.store.db import make_engine as real_make_engine
 
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    created: dict[str, str] = {}
-
     def make_engine(url: str):
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            name = created.get(path)
-            if name is None:
-                name = f"study_hub_t_{hashlib.sha1(path.encode()).hexdigest()[:16]}"
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    connection.execute(text(f'CREATE DATABASE "{name}"'))
-                created[path] = name
-            url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        return real_make_engine(url)
+        return real_make_engine(postgres_database_for(url) if url.startswith("sqlite") else url)
 
     original = store_module.make_engine
     store_module.make_engine = make_engine
     yield
     store_module.make_engine = original
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        for name in created.values():
+        for name in POSTGRES_FOR_SQLITE.values():
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
@@ -161,15 +144,14 @@ SEMANTIC_DOCS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def semantic_home(tmp_path_factory, embedder) -> tuple[Settings, DocumentStore]:
-    """A home with SEMANTIC_DOCS ingested and both indexes built (keyword and vectors). Do not modify it."""
+def build_semantic_home(home: Path, embedder, vector_cache: Path) -> tuple[Settings, DocumentStore]:
+    """SEMANTIC_DOCS ingested into ``home`` and both indexes built (keyword and vectors, from ``vector_cache``
+    when they were encoded before)."""
     import shutil
 
     from study_hub.index.builder import build_indexes
     from study_hub.pipeline import ingest_paths
 
-    home = tmp_path_factory.mktemp("semantic-home")
     settings = Settings(home=home)
     store = open_store(settings)
     docs = home / "docs"
@@ -178,9 +160,24 @@ def semantic_home(tmp_path_factory, embedder) -> tuple[Settings, DocumentStore]:
         shutil.copy(SHIPPED_CORPUS / "docs" / f"{name}.txt", docs)
     shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", home / "catalog.jsonl")
     assert ingest_paths([docs], store, settings).ok
-    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=settings.vector_cache_dir)
+    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=vector_cache)
     assert report.passages == store.counts()[1]
     return settings, store
+
+
+@pytest.fixture(scope="session")
+def semantic_home(tmp_path_factory, embedder, test_vector_cache) -> tuple[Settings, DocumentStore]:
+    """A home with SEMANTIC_DOCS ingested and both indexes built, shared by the whole session: read it, never
+    write to it (a test that adds users, notes or generations builds its own with ``build_semantic_home``, in
+    seconds: the vectors come from ``test_vector_cache``)."""
+    return build_semantic_home(tmp_path_factory.mktemp("semantic-home"), embedder, test_vector_cache)
+
+
+@pytest.fixture(scope="session")
+def test_vector_cache(tmp_path_factory) -> Path:
+    """Where built homes keep passage vectors (keyed by model and text): STUDY_HUB_TEST_VECTOR_CACHE (kept
+    between runs by `make test`), else one folder for the session."""
+    return Path(os.environ.get("STUDY_HUB_TEST_VECTOR_CACHE") or tmp_path_factory.mktemp("vector-cache"))
 
 
 @pytest.fixture(scope="module")

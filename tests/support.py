@@ -1,13 +1,52 @@
-"""Helpers for tests that need an organisation with members and signed-in browsers (imported by tests)."""
+"""Helpers for tests that need an organisation with members and signed-in browsers, or a subprocess on the test
+run's database backend (imported by tests and by conftest)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from study_hub.accounts import AccountService
+
+PG_URL = os.environ.get("STUDY_HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ON_POSTGRES = os.environ.get("STUDY_HUB_TEST_BACKEND") == "postgres"
+POSTGRES_FOR_SQLITE: dict[str, str] = {}  # SQLite file a test would use -> the PostgreSQL database standing in
+
+
+def postgres_database_for(sqlite_url: str) -> str:
+    """The PostgreSQL URL that stands in for this SQLite URL in the PostgreSQL run (created empty on first use;
+    conftest drops them all at the end of the run)."""
+    import hashlib
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    path = sqlite_url.split("///", 1)[-1]
+    name = POSTGRES_FOR_SQLITE.get(path)
+    if name is None:
+        name = f"study_hub_t_{hashlib.sha1(path.encode()).hexdigest()[:16]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        POSTGRES_FOR_SQLITE[path] = name
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def database_env(home: Path) -> dict[str, str]:
+    """What a subprocess on ``home`` needs in its environment to use the test run's backend: nothing on SQLite
+    (the home's file), and in the PostgreSQL run ``STUDY_HUB_DATABASE_URL`` of the very database that stands in
+    for the home's SQLite file in the test's own process (so the test and the subprocess share one store):
+    ``env = {**os.environ, "STUDY_HUB_HOME": str(home), **database_env(home)}``."""
+    if not ON_POSTGRES:
+        return {}
+    from study_hub.config import Settings
+
+    return {"STUDY_HUB_DATABASE_URL": postgres_database_for(Settings(home=home, database_url="").database_url)}
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "docs"
 DOC = "central-reg-property-management-2018"
@@ -63,3 +102,19 @@ def ingested_home(folder: Path, names: list[str], semantic: bool = False):
     shutil.copy(CORPUS.parent / "catalog.jsonl", folder / "catalog.jsonl")
     assert ingest_paths([docs], store, settings).ok
     return settings, store
+
+
+def home_rows(home: Path, sql: str, **params) -> list[tuple]:
+    """The rows of one SQL query (named ``:params``) on the store of ``home``, on the test run's backend (the same
+    database a subprocess given ``database_env(home)`` uses)."""
+    from sqlalchemy import text
+
+    from study_hub.config import Settings
+    from study_hub.store import open_store
+
+    store = open_store(Settings(home=home))
+    try:
+        with store.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        store.engine.dispose()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -75,9 +76,10 @@ def token_digest(token: str) -> str:
 
 
 class AccountService:
-    def __init__(self, store: DocumentStore, session_hours: float = 12):
+    def __init__(self, store: DocumentStore, session_hours: float = 12, clock: Callable[[], datetime] = utcnow):
         self.sessions = store.sessions
         self.session_length = timedelta(hours=session_hours)
+        self.clock = clock  # the time sessions expire and sign-in windows are counted by (UTC, aware)
         self.hasher = PasswordHasher()  # Argon2id with the library's current defaults
 
     # --- units -----------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class AccountService:
         (login, login_failed, login_throttled); a process killed mid-check leaves it counting as a failure.
         """
         attempt = self._record_attempt(login, ip)
-        since = utcnow() - LOGIN_WINDOW
+        since = self.clock() - LOGIN_WINDOW
         counted = (AuditEntry.action.in_(("login_failed", "login_attempt")), AuditEntry.at >= since)
         with self.sessions() as session:
             failures = session.scalar(select(func.count()).select_from(AuditEntry).where(
@@ -269,7 +271,7 @@ class AccountService:
     def _record_attempt(self, login: str, ip: str | None) -> int:
         with self.sessions.begin() as session:
             row = AuditEntry(action="login_attempt", actor_id=None, subject=f"user:{login}"[:200], detail={}, ip=ip,
-                             at=utcnow())
+                             at=self.clock())
             session.add(row)
             session.flush()
             return row.id
@@ -281,10 +283,11 @@ class AccountService:
     def start_session(self, user: User) -> tuple[str, str]:
         """A new session: (the cookie's token, the session's CSRF token)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
         with self.sessions.begin() as session:
-            session.execute(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
+            session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
             session.add(LoginSession(token_hash=token_digest(token), user_id=user.id, csrf_token=csrf,
-                                     expires_at=utcnow() + self.session_length))
+                                     expires_at=now + self.session_length))
         return token, csrf
 
     def session_of(self, token: str | None) -> tuple[Principal, str] | None:
@@ -297,7 +300,7 @@ class AccountService:
         if row is None:
             return None
         login_session, user = row
-        if aware(login_session.expires_at) < utcnow() or not user.active:
+        if aware(login_session.expires_at) < self.clock() or not user.active:
             return None
         return self.principal(user), login_session.csrf_token
 
@@ -314,7 +317,7 @@ class AccountService:
               ip: str | None = None) -> None:
         with self.sessions.begin() as session:
             session.add(AuditEntry(action=action, actor_id=actor_id, subject=subject[:200], detail=detail or {},
-                                   ip=ip, at=utcnow()))
+                                   ip=ip, at=self.clock()))
 
     def audit_entries(self, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
         query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)

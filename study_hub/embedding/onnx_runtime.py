@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from study_hub.embedding.encoder import PromptedEncoder
+from study_hub.embedding.prompted import PromptedEncoder
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("float32", "int8")

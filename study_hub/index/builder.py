@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from study_hub.domain import IndexRecord
 from study_hub.errors import StudyHubError
-from study_hub.index import keyword
+from study_hub.index import keyword_engines as keyword
 from study_hub.index.generations import current_generation, new_generation, read_manifest
 from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
-from study_hub.segment.tokens import default_analyzer
+from study_hub.segment.tokens import Analyzer, default_analyzer
 from study_hub.store import DocumentStore
 
 Progress = Callable[[int, int], None]  # (passages done, passages in all)
@@ -59,8 +59,8 @@ def _counting(records: Iterable[IndexRecord], total: int, progress: Progress | N
             progress(done, total)
 
 
-def analyzer_manifest(engine: str = keyword.DEFAULT_ENGINE) -> dict[str, Any]:
-    analyzer = default_analyzer()
+def analyzer_manifest(engine: str = keyword.DEFAULT_ENGINE, analyzer: Analyzer | None = None) -> dict[str, Any]:
+    analyzer = analyzer or default_analyzer()
     return {
         "analyzer_version": analyzer.version,
         "dictionary": {"entries": analyzer.dictionary.entries, "sha256": analyzer.dictionary.sha256},
@@ -68,13 +68,15 @@ def analyzer_manifest(engine: str = keyword.DEFAULT_ENGINE) -> dict[str, Any]:
     }
 
 
-def check_compatible(manifest: dict[str, Any]) -> None:
-    """Refuse an index built by another analyzer: its tokens would not match this version's queries."""
-    expected = default_analyzer().version
+def check_compatible(manifest: dict[str, Any], analyzer: Analyzer | None = None) -> None:
+    """Refuse an index built by another analyzer than ``analyzer`` (default: the shipped one): its tokens would
+    not match the queries."""
+    expected = (analyzer or default_analyzer()).version
     if manifest.get("analyzer_version") != expected:
         raise IndexMismatchError(
             f"the index {manifest.get('generation')} was built with analyzer {manifest.get('analyzer_version')}, "
-            f"this version uses {expected}: run `study-hub index build` to rebuild it"
+            f"but the analyzer in use is {expected}, whose tokens would not match it: run `study-hub index build` "
+            "to rebuild it with this one"
         )
 
 
@@ -134,8 +136,12 @@ def vector_coverage(manifest: dict[str, Any]) -> tuple[int, int]:
 
 def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
                   procs: int | None = None, encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
-                  embed_progress: Progress | None = None, engine: str = keyword.DEFAULT_ENGINE) -> BuildReport:
+                  embed_progress: Progress | None = None, engine: str = keyword.DEFAULT_ENGINE,
+                  analyzer: Analyzer | None = None) -> BuildReport:
+    """A whole new generation of the store's passages, tokenised by ``analyzer`` (default: the shipped one;
+    search it with the same)."""
     started = time.perf_counter()
+    analyzer = analyzer or default_analyzer()
     fingerprints = store.document_fingerprints()
     total = store.counts()[1]
     if procs is None:
@@ -145,17 +151,17 @@ def build_indexes(store: DocumentStore, root: Path, progress: Progress | None = 
     with new_generation(root) as build:
         count = keyword.build_keyword(engine, build.folder,
                                       lambda: _counting(store.iter_index_records(), total, progress),
-                                      store.document_titles(), procs=procs)
+                                      store.document_titles(), procs=procs, analyzer=analyzer)
         semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, previous)
-        build.publish(_manifest(store, fingerprints, count, semantic, engine))
+        build.publish(_manifest(store, fingerprints, count, semantic, engine, analyzer))
     return BuildReport(build.name, "full", len(fingerprints), count, len(fingerprints),
                        time.perf_counter() - started)
 
 
 def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
-              semantic: dict[str, Any] | None, engine: str) -> dict[str, Any]:
+              semantic: dict[str, Any] | None, engine: str, analyzer: Analyzer) -> dict[str, Any]:
     return {
-        **analyzer_manifest(engine),
+        **analyzer_manifest(engine, analyzer),
         "corpus_fingerprint": store.corpus_fingerprint(fingerprints),
         "counts": {"documents": len(fingerprints), "passages": passages},
         "semantic": semantic,
@@ -166,19 +172,21 @@ def _manifest(store: DocumentStore, fingerprints: dict[str, str], passages: int,
 def update_indexes(store: DocumentStore, root: Path, progress: Progress | None = None,
                    encoder: PassageEncoder | None = None, cache_dir: Path | None = None,
                    embed_progress: Progress | None = None, embed_until: float | None = None,
-                   engine: str = keyword.DEFAULT_ENGINE) -> BuildReport:
+                   engine: str = keyword.DEFAULT_ENGINE, analyzer: Analyzer | None = None) -> BuildReport:
     """``embed_until`` (``time.monotonic()``): encode until then and publish, the rest of the passages left
     pending for the next call (the job worker publishes every minute of a long encoding). A generation built
-    by another keyword ``engine`` than the one asked for is rebuilt whole."""
+    by another keyword ``engine``, or another ``analyzer`` (default: the shipped one), than the one asked for
+    is rebuilt whole."""
     started = time.perf_counter()
+    analyzer = analyzer or default_analyzer()
     current = current_generation(root)
     rebuild = {"progress": progress, "encoder": encoder, "cache_dir": cache_dir, "embed_progress": embed_progress,
-               "engine": engine}
+               "engine": engine, "analyzer": analyzer}
     if current is None:
         return build_indexes(store, root, **rebuild)
     manifest = read_manifest(current)
     try:
-        check_compatible(manifest)
+        check_compatible(manifest, analyzer)
     except IndexMismatchError:
         return build_indexes(store, root, **rebuild)
     if keyword.engine_of(manifest) != engine:
@@ -200,8 +208,8 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         stale = sorted(changed | removed)
         records = list(store.iter_index_records(sorted(changed)))
         passages = keyword.update_keyword(engine, build.folder, stale, list(_counting(records, len(records), progress)),
-                                          store.document_titles())
+                                          store.document_titles(), analyzer)
         semantic = _semantic(build.folder, store, encoder, cache_dir, embed_progress, built, embed_until)
-        build.publish(_manifest(store, fingerprints, passages, semantic, engine))
+        build.publish(_manifest(store, fingerprints, passages, semantic, engine, analyzer))
     return BuildReport(build.name, "incremental", len(fingerprints), passages, len(changed | removed),
                        time.perf_counter() - started)

@@ -5,9 +5,9 @@ sequences) and ``SearchFilters``; they get passage ids with scores, the total an
 (quoted phrases) matches exactly the passages whose folded text contains the folded phrase, whatever jieba
 made of the phrase in context.
 
-Both engines index the project's own analyzer tokens (the same the query side and the highlighter use), score
-BM25 over the body and the heading path (heading boosted), and give a query word found in a document's title a
-constant
+Both engines index the tokens of the analyzer they are given (the shipped one by default; the query side and
+the highlighter must use the same one, which the manifest's ``analyzer_version`` records), score BM25 over the
+body and the heading path (heading boosted), and give a query word found in a document's title a constant
 ``TITLE_SCORE`` on every passage of that document, so "宪法 选举" finds the passages on elections in the
 constitution and title words rank above body words.
 
@@ -15,25 +15,22 @@ constitution and title words rank above body words.
 - ``whoosh`` (``keyword_whoosh``, ``STUDY_HUB_KEYWORD_ENGINE=whoosh``): the engine the design names, pure
   Python, evaluated with numpy over its postings; exact wording from an SQLite FTS5 trigram table.
 
-A generation's manifest records the engine that built it (``keyword_engine``), and it is served by that engine
-whatever the setting says; the next update rebuilds with the configured one. ``tests/contract/`` runs the
-same suite against both.
+Which engine builds, updates and opens an index is ``keyword_engines``' business (this module is the contract
+both engines implement, so neither imports the other's chooser). ``tests/contract/`` runs the same suite
+against both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import version
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from study_hub.domain import IndexRecord
+from study_hub.index.filters import SearchFilters
 
-ENGINES = ("tantivy", "whoosh")
-DEFAULT_ENGINE = "tantivy"
 TITLE_SCORE = 3.0
 FACET_FIELDS = ("level", "kind", "issuer", "year")
 
@@ -52,20 +49,6 @@ class TermGroup:
     @property
     def tokens(self) -> set[str]:
         return {token for alternative in self.alternatives for token in alternative}
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    levels: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    year_from: int | None = None
-    year_to: int | None = None
-    doc_ids: frozenset[str] | None = None  # None: any document; empty: no document
-
-    @property
-    def empty(self) -> bool:
-        return self == SearchFilters()
 
 
 @dataclass(frozen=True)
@@ -106,46 +89,6 @@ class KeywordIndex(Protocol):
 
 
 Records = Callable[[], Iterable[IndexRecord]]  # a fresh pass over the passages to index, each call
-
-
-def engine_label(engine: str) -> str:
-    """What the manifest records: the engine and its package version."""
-    package = {"tantivy": "tantivy", "whoosh": "whoosh-reloaded"}[engine]
-    return f"{package} {version(package)}"
-
-
-def engine_of(manifest: dict[str, Any]) -> str:
-    """The engine a generation was built by (generations before the field was written: whoosh)."""
-    label = str(manifest.get("keyword_engine") or "whoosh")
-    return "tantivy" if label.startswith("tantivy") else "whoosh"
-
-
-def _module(engine: str):
-    if engine == "tantivy":
-        from study_hub.index import keyword_tantivy as module
-    elif engine == "whoosh":
-        from study_hub.index import keyword_whoosh as module
-    else:
-        raise ValueError(f"unknown keyword engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    return module
-
-
-def build_keyword(engine: str, folder: Path, records: Records, titles: dict[str, str], *, procs: int = 1) -> int:
-    """Write a new keyword index of the passages ``records()`` gives (their documents' ``titles``: doc id ->
-    title) into the generation ``folder``; return the passage count."""
-    return _module(engine).build(folder, records, titles, procs=procs)
-
-
-def update_keyword(engine: str, folder: Path, remove_doc_ids: list[str], records: list[IndexRecord],
-                   titles: dict[str, str]) -> int:
-    """In a copy of a generation: drop the passages of ``remove_doc_ids``, add ``records``; return the passage
-    count after."""
-    return _module(engine).update(folder, remove_doc_ids, records, titles)
-
-
-def open_keyword_index(folder: Path, manifest: dict[str, Any]) -> KeywordIndex:
-    return _module(engine_of(manifest)).open_index(folder)
-
 
 
 TokenPresence = tuple[np.ndarray, np.ndarray, int]  # (in body or heading, in the title) per candidate; passages

@@ -28,7 +28,7 @@ import math
 import multiprocessing
 import re
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from study_hub.domain import IndexRecord
+from study_hub.index.filters import SearchFilters
 from study_hub.index.keyword import (
     FACET_FIELDS,
     TITLE_SCORE,
@@ -44,12 +45,11 @@ from study_hub.index.keyword import (
     KeywordQuery,
     KeywordResults,
     Records,
-    SearchFilters,
     TermGroup,
     TokenPresence,
     group_presence,
 )
-from study_hub.segment.tokens import default_analyzer, fold_exact
+from study_hub.segment.tokens import Analyzer, fold_exact
 
 TANTIVY_DIR = "tantivy"
 KEYS_FILE = "keyword-keys.json"
@@ -103,7 +103,7 @@ def date_key(date: str | None) -> int:
     return int(digits.ljust(8, "0")) if digits else 0
 
 
-def _terms(text: str | None) -> str:
+def _terms(analyzer: Analyzer, text: str | None) -> str:
     """The analyzer's index tokens of ``text`` (body, heading path or title), space-separated.
 
     Only the terms and their counts matter to BM25 (no positions are indexed for these fields: exact wording
@@ -113,12 +113,12 @@ def _terms(text: str | None) -> str:
     """
     if not text:
         return ""
-    return _short_terms(text) if len(text) <= 200 else _joined(default_analyzer().index_terms(text))
+    return _short_terms(analyzer, text) if len(text) <= 200 else _joined(analyzer.index_terms(text))
 
 
 @lru_cache(maxsize=4096)
-def _short_terms(text: str) -> str:
-    return _joined(default_analyzer().index_terms(text))
+def _short_terms(analyzer: Analyzer, text: str) -> str:
+    return _joined(analyzer.index_terms(text))
 
 
 def _joined(texts: list[str]) -> str:
@@ -128,8 +128,9 @@ def _joined(texts: list[str]) -> str:
     return " ".join(map(term, texts))  # a token holds whitespace (rare): mark it
 
 
-def _fields(records: list[IndexRecord]) -> list[tuple[IndexRecord, str, str, str, str]]:
-    """Each record with its four analysed fields (run in the tokenising processes).
+def _fields(records: list[IndexRecord], analyzer: Analyzer) -> list[tuple[IndexRecord, str, str, str, str]]:
+    """Each record with its four analysed fields (run in the tokenising processes, which rebuild ``analyzer``
+    from its recipe, once each).
 
     The heading path's terms go in twice: whoosh weighs the heading (field boost 2) by doubling its term
     frequencies, and so does this engine. As a score factor instead, keyword-only MRR@10 on the policy
@@ -137,17 +138,20 @@ def _fields(records: list[IndexRecord]) -> list[tuple[IndexRecord, str, str, str
     """
     analysed = []
     for record in records:
-        heading = _terms(record.heading)
-        analysed.append((record, _terms(record.text), f"{heading} {heading}" if heading else "", _terms(record.title),
+        heading = _terms(analyzer, record.heading)
+        analysed.append((record, _terms(analyzer, record.text), f"{heading} {heading}" if heading else "",
+                         _terms(analyzer, record.title),
                          " ".join(exact_terms(record.text))))
     return analysed
 
 
-def _analysed(records: Iterable[IndexRecord], pool) -> Iterator[tuple[IndexRecord, str, str, str, str]]:
+def _analysed(records: Iterable[IndexRecord], analyzer: Analyzer,
+              pool) -> Iterator[tuple[IndexRecord, str, str, str, str]]:
     """Records with their analysed fields, tokenised by the ``pool``'s processes (None: here)."""
     remaining = iter(records)
     chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
-    for analysed in (pool.imap(_fields, chunks) if pool is not None else map(_fields, chunks)):
+    fields = partial(_fields, analyzer=analyzer)
+    for analysed in (pool.imap(fields, chunks) if pool is not None else map(fields, chunks)):
         yield from analysed
 
 
@@ -218,7 +222,8 @@ class _KeyTable:
                 self.columns["passage_id"][key] = ""
 
 
-def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], records, procs: int) -> None:
+def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], records, analyzer: Analyzer,
+           procs: int) -> None:
     """Deletions and additions in one commit; merges finished before return (a published generation's files
     never change). A failure rolls the writer back: nothing of it becomes visible."""
     with _tokenisers(procs) as pool:
@@ -227,7 +232,7 @@ def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], re
             for doc_id in remove_doc_ids:
                 writer.delete_documents_by_term("doc_id", doc_id)
             table.remove_documents(set(remove_doc_ids))
-            for record, *fields in _analysed(records, pool):
+            for record, *fields in _analysed(records, analyzer, pool):
                 writer.add_document(_document(table.add(record), record, *fields))
             writer.commit()
         except BaseException:
@@ -236,21 +241,22 @@ def _write(index: tantivy.Index, table: _KeyTable, remove_doc_ids: list[str], re
         writer.wait_merging_threads()
 
 
-def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int = 1) -> int:
+def build(folder: Path, records: Records, titles: dict[str, str], *, analyzer: Analyzer, procs: int = 1) -> int:
     """A new tantivy index of ``records()`` in ``folder`` (titles come with each record)."""
     target = folder / TANTIVY_DIR
     target.mkdir(parents=True)
     index = _registered(tantivy.Index(_schema(), path=str(target)))
     table = _KeyTable.empty()
-    _write(index, table, [], records(), procs)
+    _write(index, table, [], records(), analyzer, procs)
     table.save(folder)
     return table.live
 
 
-def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str]) -> int:
+def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str], *,
+           analyzer: Analyzer) -> int:
     index = _registered(tantivy.Index.open(str(folder / TANTIVY_DIR)))
     table = _KeyTable.load(folder)
-    _write(index, table, remove_doc_ids, records, 1)
+    _write(index, table, remove_doc_ids, records, analyzer, 1)
     table.save(folder)
     return table.live
 

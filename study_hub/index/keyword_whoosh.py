@@ -24,6 +24,7 @@ from whoosh.analysis import Token, Tokenizer
 from study_hub.domain import IndexRecord
 from study_hub.index import vectorised
 from study_hub.index.exact import ExactIndex
+from study_hub.index.filters import SearchFilters
 from study_hub.index.keyword import (
     FACET_FIELDS,
     TITLE_SCORE,
@@ -31,12 +32,11 @@ from study_hub.index.keyword import (
     KeywordQuery,
     KeywordResults,
     Records,
-    SearchFilters,
     TermGroup,
     group_presence,
 )
 from study_hub.segment import tokens
-from study_hub.segment.tokens import default_analyzer
+from study_hub.segment.tokens import Analyzer, AnalyzerRecipe, default_analyzer
 
 WHOOSH_DIR = "whoosh"
 TITLES_FILE = "titles.json"
@@ -45,20 +45,37 @@ TITLES_FILE = "titles.json"
 class StudyHubTokenizer(Tokenizer):
     """The analyzer's tokens as a whoosh tokenizer: ordinal positions, exact character offsets.
 
-    whoosh pickles the schema, this tokenizer included, into the index; it holds no state, and each
-    process builds its own analyzer on first use.
+    whoosh pickles the schema, this tokenizer included, into the index: it keeps the analyzer's ``recipe``
+    (None: the shipped analyzer, as in indexes from before the field), and each process (whoosh's writer
+    processes too) builds that analyzer on first use.
     """
 
+    recipe: AnalyzerRecipe | None = None
+    _analyzer: Analyzer | None = None
+
+    def __init__(self, analyzer: Analyzer | None = None):
+        self.recipe = analyzer.recipe if analyzer is not None else None
+        self._analyzer = analyzer
+
+    def __getstate__(self):
+        return {"recipe": self.recipe}
+
     def __eq__(self, other):
-        return other.__class__ is self.__class__
+        return other.__class__ is self.__class__ and other.recipe == self.recipe
 
     def __hash__(self):
-        return hash(self.__class__.__name__)
+        return hash((self.__class__.__name__, self.recipe))
+
+    @property
+    def analyzer(self) -> Analyzer:
+        if self._analyzer is None:
+            self._analyzer = self.recipe.build() if self.recipe is not None else default_analyzer()
+        return self._analyzer
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for text, position, start, end in cached_tokens(value):
+        for text, position, start, end in cached_tokens(self.analyzer, value):
             token.text = text
             token.boost = 1.0
             token.stopped = False
@@ -71,25 +88,25 @@ class StudyHubTokenizer(Tokenizer):
 
 
 @lru_cache(maxsize=4096)
-def _cached_short_tokens(text: str) -> tuple[tokens.Token, ...]:
-    return tuple(default_analyzer().index_tokens(text))
+def _cached_short_tokens(analyzer: Analyzer, text: str) -> tuple[tokens.Token, ...]:
+    return tuple(analyzer.index_tokens(text))
 
 
-def cached_tokens(text: str) -> tuple[tokens.Token, ...] | list[tokens.Token]:
+def cached_tokens(analyzer: Analyzer, text: str) -> tuple[tokens.Token, ...] | list[tokens.Token]:
     """The analyzer's index tokens; titles and heading paths repeat for every passage of a document, so short
     texts are tokenized once."""
-    return _cached_short_tokens(text) if len(text) <= 200 else default_analyzer().index_tokens(text)
+    return _cached_short_tokens(analyzer, text) if len(text) <= 200 else analyzer.index_tokens(text)
 
 
-def whoosh_schema():
+def whoosh_schema(analyzer: Analyzer):
     from whoosh import fields
 
-    analyzer = StudyHubTokenizer()
+    tokenizer = StudyHubTokenizer(analyzer)
     return fields.Schema(
         passage_id=fields.ID(stored=True, unique=True, sortable=True),
         doc_id=fields.ID(sortable=True),
-        heading=fields.TEXT(analyzer=analyzer, field_boost=2.0, phrase=False),
-        body=fields.TEXT(analyzer=analyzer, phrase=True),
+        heading=fields.TEXT(analyzer=tokenizer, field_boost=2.0, phrase=False),
+        body=fields.TEXT(analyzer=tokenizer, phrase=True),
         level=fields.ID(sortable=True),
         kind=fields.ID(sortable=True),
         issuer=fields.ID(sortable=True),
@@ -108,9 +125,8 @@ def _document(record: IndexRecord) -> dict:
     }
 
 
-def write_titles(folder: Path, titles: dict[str, str]) -> None:
+def write_titles(folder: Path, titles: dict[str, str], analyzer: Analyzer) -> None:
     """Save token -> [doc ids] for the titles (doc id -> title) of the generation's documents."""
-    analyzer = default_analyzer()
     table: dict[str, list[str]] = {}
     for doc_id, title in sorted(titles.items()):
         for token in sorted({t.text for t in analyzer.index_tokens(title)}):
@@ -119,16 +135,16 @@ def write_titles(folder: Path, titles: dict[str, str]) -> None:
                                       encoding="utf-8")
 
 
-def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int = 1) -> int:
+def build(folder: Path, records: Records, titles: dict[str, str], *, analyzer: Analyzer, procs: int = 1) -> int:
     """The whoosh index, the title table and the exact-wording table of a new generation."""
     from whoosh import index
 
     target = folder / WHOOSH_DIR
     target.mkdir(parents=True)
-    ix = index.create_in(str(target), whoosh_schema())
+    ix = index.create_in(str(target), whoosh_schema(analyzer))
     options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {"limitmb": 256}
     count = _write(ix.writer(**options), (), records())
-    write_titles(folder, titles)
+    write_titles(folder, titles, analyzer)
     exact = ExactIndex(folder, writable=True)
     try:
         exact.add(records())
@@ -138,12 +154,16 @@ def build(folder: Path, records: Records, titles: dict[str, str], *, procs: int 
     return count
 
 
-def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str]) -> int:
+def update(folder: Path, remove_doc_ids: list[str], records: list[IndexRecord], titles: dict[str, str], *,
+           analyzer: Analyzer) -> int:
     """Delete the passages of ``remove_doc_ids`` and add ``records`` (one whoosh commit, one SQLite transaction)."""
     from whoosh import index
 
-    _write(index.open_dir(str(folder / WHOOSH_DIR)).writer(limitmb=128), remove_doc_ids, records)
-    write_titles(folder, titles)
+    writer = index.open_dir(str(folder / WHOOSH_DIR)).writer(limitmb=128)
+    for name in ("heading", "body"):  # this analyzer, wherever the one the index was built with was kept
+        writer.schema[name].analyzer = StudyHubTokenizer(analyzer)
+    _write(writer, remove_doc_ids, records)
+    write_titles(folder, titles, analyzer)
     exact = ExactIndex(folder, writable=True)
     try:
         exact.delete_documents(remove_doc_ids)

@@ -34,7 +34,7 @@ import numpy as np
 
 from study_hub.domain import IndexRecord
 from study_hub.index import approximate
-from study_hub.index.keyword import SearchFilters
+from study_hub.index.filters import SearchFilters
 
 VECTORS = "vectors.npy"
 ROWS = "vectors.json"

@@ -107,8 +107,28 @@ class DictionaryInfo:
     sha256: str
 
 
+@dataclass(frozen=True)
+class AnalyzerRecipe:
+    """What rebuilds an analyzer in another process (a tokenising worker, a whoosh writer): its dictionary
+    (None: the shipped one, wherever this installation keeps it) and the version it must come out as."""
+
+    dictionary: str | None
+    version: str
+
+    def build(self) -> Analyzer:
+        analyzer = default_analyzer() if self.dictionary is None else _analyzer_with(self.dictionary)
+        if analyzer.version != self.version:
+            raise ValueError(f"the dictionary {self.dictionary or DICTIONARY_PATH} gives analyzer "
+                             f"{analyzer.version}, not {self.version}: it changed while an index was being built")
+        return analyzer
+
+
 class Analyzer:
-    """Tokenizer with the domain dictionary loaded. Build it once (``default_analyzer``) and share it."""
+    """Tokenizer with the domain dictionary loaded. Build it once (``default_analyzer``) and share it.
+
+    ``dictionary``: the shipped one by default; another (the shipped entries plus a site's own words, say) gives
+    another ``version``, and indexes must be built and searched with the same one.
+    """
 
     def __init__(self, dictionary: Path = DICTIONARY_PATH):
         import rjieba
@@ -127,6 +147,12 @@ class Analyzer:
             entries += 1
         self.dictionary = DictionaryInfo(str(dictionary), entries, hashlib.sha256(data).hexdigest())
         self.version = f"rjieba-search/{_ANALYZER_REVISION}+dict-{self.dictionary.sha256[:12]}"
+        shipped = dictionary.resolve() == DICTIONARY_PATH
+        self.recipe = AnalyzerRecipe(None if shipped else str(dictionary.resolve()), self.version)
+
+    def __reduce__(self):
+        """Pickled as its ``recipe``: a process pool's worker rebuilds the same analyzer, once per process."""
+        return _rebuilt, (self.recipe,)
 
     def index_tokens(self, text: str) -> list[Token]:
         """Search-mode tokens of ``text`` with ordinal positions and exact offsets into ``text``."""
@@ -221,3 +247,12 @@ class Analyzer:
 @cache
 def default_analyzer() -> Analyzer:
     return Analyzer()
+
+
+@lru_cache(maxsize=8)
+def _analyzer_with(dictionary: str) -> Analyzer:
+    return Analyzer(Path(dictionary))
+
+
+def _rebuilt(recipe: AnalyzerRecipe) -> Analyzer:
+    return recipe.build()

@@ -249,6 +249,16 @@ class SessionService:
             session.add(CheckinToken(token_hash=_digest(token), session_id=session_id, code=code, expires_at=expires))
         return token, code, expires
 
+    def tally(self, who: Principal, session_id: int) -> tuple[int, int]:
+        """(checked in, expected) for the organiser's screen: expected members recorded present or late."""
+        self._managed(who, session_id)
+        ids = [u.id for u in self.expected(session_id)]
+        with self.sessions() as session:
+            arrived = session.scalar(select(func.count()).select_from(Attendance).where(
+                Attendance.session_id == session_id, Attendance.user_id.in_(ids),
+                Attendance.status.in_(("present", "late"))))
+        return arrived or 0, len(ids)
+
     def check_in(self, who: Principal, session_id: int, token: str = "", code: str = "") -> Attendance:
         """Record ``who`` present (or late) with a token or short code from the screen, once.
 

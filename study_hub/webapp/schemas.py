@@ -40,7 +40,8 @@ class Hit(BaseModel):
     doc_number: str | None
     level: str | None
     kind: str | None
-    issuer: str | None
+    issuer: str | None = Field(description="The issuing body (发文机关).")
+    speaker: str | None = Field(None, description="Who spoke, for a speech or report (讲话人).")
     date: str | None
     heading_path: str = Field(description="Headings above the passage, joined by ' > '.")
     text: str
@@ -84,7 +85,8 @@ class DocumentSummary(BaseModel):
     doc_number: str | None
     level: str | None
     kind: str | None
-    issuer: str | None
+    issuer: str | None = Field(description="The issuing body (发文机关).")
+    speaker: str | None = Field(None, description="Who spoke, for a speech or report (讲话人).")
     date: str | None
     language: str
     passage_count: int
@@ -416,6 +418,9 @@ class CheckinCode(BaseModel):
     expires_at: datetime
     url: str = Field(description="What the QR code holds: the check-in page with the token.")
     qr_svg: str = Field(description="The QR code as SVG.")
+    seconds_left: int = Field(description="How long the code works from now (seconds).")
+    checked_in: int = Field(description="Expected members checked in so far (present or late).")
+    expected: int = Field(description="Members expected at the session.")
 
 
 class CheckinIn(BaseModel):

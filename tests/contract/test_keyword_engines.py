@@ -19,10 +19,12 @@ import pytest
 from sqlalchemy import select
 
 from study_hub.config import Settings
-from study_hub.index import keyword
+from study_hub.index import keyword_engines as keyword
 from study_hub.index.builder import IndexMismatchError, build_indexes, update_indexes
+from study_hub.index.filters import SearchFilters
 from study_hub.index.generations import MANIFEST, current_generation, read_manifest
-from study_hub.index.keyword import KeywordQuery, SearchFilters, TermGroup, open_keyword_index
+from study_hub.index.keyword import KeywordIndex, KeywordQuery, TermGroup
+from study_hub.index.keyword_engines import open_keyword_index
 from study_hub.pipeline import ingest_paths
 from study_hub.search.service import SearchRequest, SearchService
 from study_hub.segment.tokens import default_analyzer, fold_exact
@@ -56,7 +58,7 @@ def roots(home) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def indexes(roots) -> dict[str, keyword.KeywordIndex]:
+def indexes(roots) -> dict[str, KeywordIndex]:
     opened = {}
     for engine, root in roots.items():
         folder = current_generation(root)
@@ -79,7 +81,7 @@ def _query(text: str) -> KeywordQuery:
                                        for word in text.split() if analyzer.query_words(word)))
 
 
-def _every_hit(index: keyword.KeywordIndex, query: KeywordQuery, filters: SearchFilters | None = None) -> set[str]:
+def _every_hit(index: KeywordIndex, query: KeywordQuery, filters: SearchFilters | None = None) -> set[str]:
     first = index.search(query, filters or SearchFilters(), limit=100_000, facets=False)
     assert len(first.hits) == first.total
     return {pid for pid, _ in first.hits}

@@ -26,8 +26,16 @@ READER_PASSWORD = "reader-password-2026"
 
 
 @pytest.fixture(scope="module")
-def base_url(semantic_home, embedder):
-    settings, store = semantic_home
+def browser_home(tmp_path_factory, embedder, test_vector_cache):
+    """A home of this module's own: the tests add members, notes, lists and sessions to it."""
+    from conftest import build_semantic_home
+
+    return build_semantic_home(tmp_path_factory.mktemp("browser-home"), embedder, test_vector_cache)
+
+
+@pytest.fixture(scope="module")
+def base_url(browser_home, embedder):
+    settings, store = browser_home
     from study_hub.accounts import AccountService
 
     accounts = AccountService(store)
@@ -224,13 +232,13 @@ def sign_in_page(page, login: str, password: str) -> None:
     page.wait_for_url(re.compile(r"/$"))
 
 
-def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, semantic_home) -> None:
+def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, browser_home) -> None:
     from datetime import UTC, datetime, timedelta
 
     from study_hub.accounts import AccountService
     from study_hub.study.sessions import SessionService
 
-    _, store = semantic_home
+    _, store = browser_home
     accounts = AccountService(store)
     accounts.add_unit("签到测试支部", "branch")
     accounts.add_user("host", "主持人", READER_PASSWORD, "organiser", ["签到测试支部"])
@@ -247,6 +255,8 @@ def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, sema
     organiser.locator(".qr svg").wait_for()
     code = organiser.locator(".short-code").inner_text()
     assert re.fullmatch(r"\d{6}", code)
+    assert organiser.locator(".tally").inner_text().replace(" ", "") == "已签到0/1"
+    assert 0 < int(organiser.locator(".seconds-left").inner_text()) <= 20
     shot(organiser, "9-checkin-screen")
 
     member = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
@@ -256,6 +266,7 @@ def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, sema
     member.get_by_role("button", name="签到").click()
     member.locator("h2", has_text="我的状态：出席").wait_for()
     shot(member, "10-checked-in")
+    organiser.locator(".checked-in", has_text="1").wait_for(timeout=10_000)  # the next refresh counts them
 
     organiser.goto(f"/sessions/{study.id}")
     assert "出席" in organiser.locator("table.attendance").inner_text()
@@ -263,7 +274,7 @@ def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, sema
     member.context.close()
 
 
-def test_markup_typed_by_members_stays_text(browser, base_url, semantic_home) -> None:
+def test_markup_typed_by_members_stays_text(browser, base_url, browser_home) -> None:
     """HTML and script in a note, its tags, a list title and a session title are shown as text, never run."""
     from datetime import UTC, datetime, timedelta
 
@@ -272,7 +283,7 @@ def test_markup_typed_by_members_stays_text(browser, base_url, semantic_home) ->
     from study_hub.study.reading_lists import ReadingListService
     from study_hub.study.sessions import SessionService
 
-    _, store = semantic_home
+    _, store = browser_home
     accounts = AccountService(store)
     accounts.add_unit("安全测试支部", "branch")
     accounts.add_user("mallory", "<b>马</b>", READER_PASSWORD, "organiser", ["安全测试支部"])
@@ -301,3 +312,57 @@ def test_markup_typed_by_members_stays_text(browser, base_url, semantic_home) ->
     assert "#<i>t</i>" in page.locator(".note-tag").first.inner_text()
     assert page.locator("header .who").inner_text() == "<b>马</b>"
     page.context.close()
+
+
+def test_every_page_fits_a_desktop_and_a_phone(browser, base_url, browser_home) -> None:
+    """Each page, signed in as an organiser with a list, a note and a session: nothing wider than the screen at
+    1280 and 390 pixels, no error in the console; a screenshot of each in test-output/screenshots/pages/."""
+    from datetime import UTC, datetime, timedelta
+
+    from study_hub.accounts import AccountService
+    from study_hub.study.notes import NoteService
+    from study_hub.study.reading_lists import ReadingListService
+    from study_hub.study.sessions import SessionService
+
+    _, store = browser_home
+    accounts = AccountService(store)
+    accounts.add_unit("页面巡查支部", "branch")
+    accounts.add_user("tour", "巡查员", READER_PASSWORD, "organiser", ["页面巡查支部"])
+    accounts.add_user("tour-member", "支部党员", READER_PASSWORD, "member", ["页面巡查支部"])
+    who = accounts.principal(accounts.get_user("tour"))
+    doc = "central-reg-property-management-2018"
+    passage = store.get_document(doc).passages[3]
+    NoteService(store, accounts).create(who, passage.id, 0, 6, body="**体会**：业主大会的职责。", tags=["物业"],
+                                        visibility="unit", unit_id=who.units[0][0])
+    lists = ReadingListService(store, accounts)
+    reading = lists.create(who, "物业管理专题学习清单", "第一季度", unit_id=who.units[0][0])
+    lists.add_item(who, reading.id, "document", document_id=doc)
+    now = datetime.now(UTC)
+    study = SessionService(store, accounts).create(
+        who, title="物业管理条例专题学习会", kind="thematic", starts_at=now + timedelta(minutes=5),
+        ends_at=now + timedelta(hours=2), host_unit_id=who.units[0][0], unit_ids=[who.units[0][0]],
+        place="社区党群服务中心三楼", reading_list_id=reading.id)
+    pages = {"search": "/search?q=业主大会&mode=keyword", "library": "/documents", "reader": f"/documents/{doc}",
+             "passage": f"/passages/{passage.id}", "notes": "/notes", "lists": "/lists",
+             "list": f"/lists/{reading.id}", "draft": "/lists/draft?topic=物业管理", "sessions": "/sessions",
+             "session": f"/sessions/{study.id}", "screen": f"/sessions/{study.id}/screen",
+             "attendance": "/attendance"}
+    folder = SHOTS / "pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    for width, height, label in ((1280, 900, "desktop"), (390, 844, "phone")):
+        context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height},
+                                      is_mobile=label == "phone", locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error, found=errors: found.append(str(error)))
+        page.goto("/login")
+        page.screenshot(path=str(folder / f"login-{label}.png"))
+        sign_in_page(page, "tour", READER_PASSWORD)
+        for name, path in pages.items():
+            page.goto(path)
+            assert page.locator("h1").count() >= 1, (name, label)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{name} is {overflow}px wider than a {label} screen"
+            page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+        assert not errors, (label, errors)
+        context.close()

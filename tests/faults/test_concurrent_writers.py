@@ -14,7 +14,7 @@ from study_hub.config import Settings
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
-pytestmark = pytest.mark.sqlite_only  # the server / writers run in other processes on the home's SQLite file
+pytestmark = pytest.mark.sqlite_only  # about SQLite itself: its locking with several writing processes on one file
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
 WRITER = """
 import sys

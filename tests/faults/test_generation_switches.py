@@ -11,13 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from study_hub.config import Settings
 from study_hub.search.service import SearchRequest, SearchService
-from study_hub.store import open_store
-
-pytestmark = pytest.mark.sqlite_only  # the publisher is another process on the home's files
 
 PUBLISHER = """
 import sys, time
@@ -57,11 +52,10 @@ def _open_files(root: Path) -> list[str]:
 
 
 def test_eight_threads_search_while_thirty_generations_are_published(semantic_home, embedder, tmp_path) -> None:
-    source, _ = semantic_home
+    source, store = semantic_home  # its store (read only, on the run's backend); the publisher needs no database
     home = tmp_path / "home"
-    shutil.copytree(source.home, home, symlinks=True)
+    shutil.copytree(source.home, home, symlinks=True)  # for the generations the publisher adds
     settings = Settings(home=home)
-    store = open_store(settings)
     service = SearchService(store, settings.indexes_dir, encoder=embedder)  # no answer cache: every search runs
     expected = {request: [hit.passage_id for hit in service.search(request).results] for request in REQUESTS}
     assert all(expected.values())

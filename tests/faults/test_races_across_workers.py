@@ -6,7 +6,7 @@ before the attempt is judged, one conditional insert), so which process answers 
 
 from __future__ import annotations
 
-import sqlite3
+import os
 import subprocess
 import sys
 import threading
@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from support import csrf_of, sign_in
+from support import csrf_of, database_env, home_rows, sign_in
 from test_server_killed import start, writer_home
 
 from study_hub.accounts import AccountService
@@ -25,7 +25,6 @@ from study_hub.store import open_store
 from study_hub.store.models import utcnow
 from study_hub.study.sessions import SessionService
 
-pytestmark = pytest.mark.sqlite_only  # the server's two processes share the home's SQLite file
 PASSWORD = "a-long-password"
 MEMBERS = 16
 
@@ -62,14 +61,6 @@ def client_of(url: str, login: str) -> tuple[httpx.Client, str]:
     return client, csrf_of(client)
 
 
-def rows(home, sql: str, *args) -> list[tuple]:
-    database = sqlite3.connect(home / "study_hub.sqlite3")
-    try:
-        return database.execute(sql, args).fetchall()
-    finally:
-        database.close()
-
-
 def test_parallel_wrong_passwords_across_processes_get_at_most_the_limit(served) -> None:
     start = threading.Barrier(8)
 
@@ -81,8 +72,8 @@ def test_parallel_wrong_passwords_across_processes_get_at_most_the_limit(served)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(guess, range(8)))
-    outcomes = [action for (action,) in rows(served["home"], "SELECT action FROM audit_log WHERE subject = ? "
-                                                             "AND action LIKE 'login%'", "user:writer")]
+    outcomes = [action for (action,) in home_rows(served["home"], "SELECT action FROM audit_log WHERE subject = :who "
+                                                                  "AND action LIKE 'login%'", who="user:writer")]
     assert len(outcomes) == 8 and outcomes.count("login_failed") <= 5 and "login_attempt" not in outcomes
 
 
@@ -100,7 +91,7 @@ def test_members_check_in_once_whichever_process_answers(served) -> None:
     with ThreadPoolExecutor(8) as pool:  # every member twice, all at once
         answers = list(pool.map(check_in, members + members))
     assert answers == [200] * (2 * MEMBERS)
-    recorded = rows(served["home"], "SELECT user_id, status FROM attendance WHERE session_id = ?", sid)
+    recorded = home_rows(served["home"], "SELECT user_id, status FROM attendance WHERE session_id = :sid", sid=sid)
     assert len(recorded) == MEMBERS and {status for _, status in recorded} == {"present"}
 
 
@@ -122,7 +113,8 @@ print(" ".join(map(str, found)))
 
 def _in_two_processes(home, what: str) -> list[str]:
     processes = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(home), what, f"w{n}"],
-                                  stdout=subprocess.PIPE, text=True) for n in range(2)]
+                                  env={**os.environ, **database_env(home)}, stdout=subprocess.PIPE, text=True)
+                 for n in range(2)]
     return [found for process in processes for found in process.communicate(timeout=120)[0].split()]
 
 

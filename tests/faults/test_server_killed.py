@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,8 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
-from support import csrf_of, sign_in
+from support import ON_POSTGRES, csrf_of, database_env, home_rows, sign_in
 
 from study_hub.accounts import AccountService
 from study_hub.config import Settings
@@ -23,7 +21,6 @@ from study_hub.index.builder import update_indexes
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
 
-pytestmark = pytest.mark.sqlite_only  # the server / writers run in other processes on the home's SQLite file
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "docs"
 DOC = "central-reg-property-management-2018"
 
@@ -33,8 +30,9 @@ def start(home: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-c", "from study_hub.cli import run; run()", "serve", "--port",
-                               str(port), "--workers", str(workers)], env={**os.environ, "STUDY_HUB_HOME": str(home),
-                                                "STUDY_HUB_SEMANTIC": "false"},
+                               str(port), "--workers", str(workers)],
+                              env={**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "false",
+                                   **database_env(home)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -69,6 +67,14 @@ def write(url: str, passages: list[str], stop: threading.Event, acknowledged: li
             acknowledged.append(response.json()["id"])
 
 
+def until(condition, seconds: float, what: str) -> None:
+    """Wait for the writers (real threads against a real server) to get somewhere: a condition, not a duration."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.02)
+
+
 def writer_home(tmp_path: Path) -> tuple[Path, list[str]]:
     """A home with one document and the member "writer"; the passage ids to write notes on."""
     home = tmp_path / "home"
@@ -96,7 +102,7 @@ def test_two_worker_processes_serve_one_home(tmp_path) -> None:
                    for w in range(4)]
         for writer in writers:
             writer.start()
-        time.sleep(2)
+        until(lambda: all(len(notes) >= 10 for notes in written), 60, "every writer has 10 notes acknowledged")
         stop.set()
         for writer in writers:
             writer.join(15)
@@ -107,16 +113,14 @@ def test_two_worker_processes_serve_one_home(tmp_path) -> None:
     finally:
         server.terminate()
         server.wait(30)
-    database = sqlite3.connect(home / "study_hub.sqlite3")
-    stored = {row[0] for row in database.execute("SELECT id FROM notes")}
-    database.close()
+    stored = {note for (note,) in home_rows(home, "SELECT id FROM notes")}
     assert {note for notes in written for note in notes} == stored
 
 
 def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
     home, passages = writer_home(tmp_path)
 
-    for attempt in range(3):  # kill at a different moment each time
+    for attempt in range(3):  # kill at a different point each time: after 10, 30, 50 acknowledged notes
         server, url = start(home)
         acknowledged: list[int] = []
         stop = threading.Event()
@@ -125,7 +129,8 @@ def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
                    for w in range(4)]
         for writer in writers:
             writer.start()
-        time.sleep(1.5 + attempt * 0.7)
+        wanted = 10 + 20 * attempt
+        until(lambda got=acknowledged, wanted=wanted: len(got) >= wanted, 60, f"{wanted} notes acknowledged")
         server.send_signal(signal.SIGKILL)
         server.wait(10)
         stop.set()
@@ -133,12 +138,11 @@ def test_acknowledged_notes_survive_a_kill(tmp_path) -> None:
             writer.join(15)
         assert acknowledged, "no note was written before the kill"
 
-        database = sqlite3.connect(home / "study_hub.sqlite3")
-        assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        stored = dict(database.execute(
-            "SELECT notes.id, COUNT(note_tags.tag) FROM notes LEFT JOIN note_tags ON note_tags.note_id = notes.id "
-            "GROUP BY notes.id").fetchall())
-        database.close()
+        if not ON_POSTGRES:
+            assert home_rows(home, "PRAGMA integrity_check") == [("ok",)]
+        stored = dict(home_rows(
+            home, "SELECT notes.id, COUNT(note_tags.tag) FROM notes LEFT JOIN note_tags ON note_tags.note_id = notes.id "
+            "GROUP BY notes.id"))
         assert set(acknowledged) <= set(stored)  # every acknowledged note is there
         assert set(stored.values()) == {3}  # and none is half-written: each has all its tags
 

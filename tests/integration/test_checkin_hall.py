@@ -78,12 +78,18 @@ def records(hall) -> list[Attendance]:
 def test_a_hall_of_300_checks_in_from_one_screen_within_two_minutes(hall) -> None:
     sid, clock, members = hall["session"], hall["clock"], hall["members"]
     batches = [members[i:i + 25] for i in range(0, HALL, 25)]  # 12 screens' worth, 5 s apart: one minute
+    arrived = 0
     with ThreadPoolExecutor(8) as pool:
         for batch in batches:
             clock.now += timedelta(seconds=5)
             code = hall["organiser"].post(f"/api/sessions/{sid}/checkin-code").json()
+            # the screen's tally and countdown: the members checked in so far, of all expected
+            assert (code["checked_in"], code["expected"]) == (arrived, HALL)
+            assert 0 < code["seconds_left"] <= 60
             answers = list(pool.map(lambda m, c=code: m.post(f"/api/sessions/{sid}/checkin", code=c["code"]), batch))
             assert [a.status_code for a in answers] == [200] * len(batch), [a.text for a in answers if a.is_error]
+            arrived += len(batch)
+    assert hall["organiser"].post(f"/api/sessions/{sid}/checkin-code").json()["checked_in"] == HALL
     assert clock.now - (START - timedelta(minutes=20)) <= timedelta(minutes=2)
     found = records(hall)
     assert len(found) == HALL and {r.status for r in found} == {"present"}

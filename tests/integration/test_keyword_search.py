@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from support import database_env
 
 from study_hub.config import Settings
 from study_hub.index.builder import IndexMismatchError, build_indexes, update_indexes
@@ -19,6 +20,7 @@ from study_hub.index.generations import MANIFEST, current_generation, read_manif
 from study_hub.pipeline import ingest_paths
 from study_hub.search.query import QueryError
 from study_hub.search.service import SearchRequest, SearchService
+from study_hub.search.synonyms import Synonyms
 from study_hub.segment.tokens import fold_exact
 from study_hub.store import DocumentStore, open_store
 from study_hub.store.models import Document, PassageRow
@@ -132,9 +134,24 @@ def test_sort_by_date_and_pagination(service) -> None:
     assert page1 + page2 == top20 and not set(page1) & set(page2)
 
 
-def test_synonyms_and_dictionary_terms(service) -> None:
-    hits = service.search(SearchRequest("居委会 选举", limit=10)).results
-    assert hits and any("居民委员会" in hit.text for hit in hits)
+def test_synonyms_and_dictionary_terms(service, corpus_home: Settings, tmp_path: Path) -> None:
+    """物管会 is in no document: only the lexicon's line 物管会 | 物业管理委员会 leads to the passages that say
+    物业管理委员会, and with an empty lexicon the same searches do not find them."""
+    empty = tmp_path / "no-synonyms.txt"
+    empty.write_text("", encoding="utf-8")
+    without = SearchService(service.store, corpus_home.indexes_dir, synonyms=Synonyms(service.analyzer, empty))
+
+    found = service.search(SearchRequest("物管会", limit=5, mode="keyword")).results
+    assert any("负责组建物业管理委员会" in hit.text for hit in found)  # 北京市物业管理条例 第五十二条
+    assert all("物业管理委员会" in hit.text and "物管会" not in hit.text for hit in found)
+    assert without.search(SearchRequest("物管会", limit=5, mode="keyword")).total == 0
+
+    # With another word: 居委会 is the everyday word for the law's 居民委员会 (Article 8 says who elects it).
+    [eighth] = [hit for hit in service.search(SearchRequest("居委会 选举", limit=5)).results
+                if hit.doc_id == "central-law-urban-residents-committee-2018" and hit.text.startswith("第八条")]
+    assert "居委会" not in eighth.text and "居民委员会" in eighth.text
+    assert eighth.passage_id not in [hit.passage_id for hit in without.search(SearchRequest("居委会 选举", limit=10)).results]
+
     assert any("接诉即办" in h.text for h in service.search(SearchRequest("接诉即办", limit=5)).results)
 
 
@@ -156,9 +173,9 @@ def test_bad_requests_raise_query_errors(service, request_) -> None:
         service.search(request_)
 
 
-@pytest.mark.sqlite_only  # the command runs in another process, on the same home
 def test_cli_json_and_batch_run_format(corpus_home: Settings, tmp_path: Path) -> None:
-    env = {**os.environ, "STUDY_HUB_HOME": str(corpus_home.home), "STUDY_HUB_SEMANTIC": "false"}
+    env = {**os.environ, "STUDY_HUB_HOME": str(corpus_home.home), "STUDY_HUB_SEMANTIC": "false",
+           **database_env(corpus_home.home)}  # the command runs in another process, on the same home and database
     command = [sys.executable, "-c", "from study_hub.cli import run; run()", "search"]
     result = subprocess.run([*command, "街乡吹哨", "--json", "--limit", "3", "--mode", "keyword"],
                             capture_output=True, text=True, env=env, timeout=120)

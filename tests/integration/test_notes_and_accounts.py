@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -194,15 +195,32 @@ def test_sign_out_ends_the_session(world) -> None:
     assert client.get("/api/me").status_code == 401
 
 
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def test_sessions_expire(tmp_path) -> None:
-    settings = Settings(home=tmp_path / "home", semantic=False, session_hours=0.0003)  # about a second
+    """The server refuses a session past its expiry, by the service's clock: the browser still sends the cookie
+    (its max-age is an hour), so the refusal is the server's own."""
+    settings = Settings(home=tmp_path / "home", semantic=False, session_hours=1)
     store = open_store(settings)
     AccountService(store).add_user("x", "某", PASSWORD)
-    client = TestClient(create_app(settings, encoder=None))
+    app = create_app(settings, encoder=None)
+    clock = Clock(datetime(2027, 3, 1, 8, 0, tzinfo=UTC))
+    app.state.context.accounts.clock = clock
+    client = TestClient(app)
     sign_in(client, "x")
     assert client.get("/api/me").status_code == 200
-    time.sleep(1.3)
+    clock.now += timedelta(minutes=59, seconds=59)
+    assert client.get("/api/me").status_code == 200  # still within the hour
+    clock.now += timedelta(seconds=2)
+    assert "study_hub_session" in client.cookies
     assert client.get("/api/me").status_code == 401
+    store.engine.dispose()
 
 
 def test_production_refuses_a_placeholder_secret(tmp_path) -> None:

@@ -15,8 +15,9 @@ from whoosh import scoring
 
 from study_hub.config import Settings
 from study_hub.index.builder import build_indexes, update_indexes
+from study_hub.index.filters import SearchFilters
 from study_hub.index.generations import current_generation
-from study_hub.index.keyword import KeywordQuery, SearchFilters, TermGroup
+from study_hub.index.keyword import KeywordQuery, TermGroup
 from study_hub.index.keyword_whoosh import WhooshKeywordIndex
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from study_hub.config import Settings
 from study_hub.index.builder import update_indexes
 from study_hub.pipeline import ingest_paths
+from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import open_store
 from study_hub.webapp import create_app
 
 SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
-HIT_FIELDS = {"passage_id", "doc_id", "title", "doc_number", "level", "kind", "issuer", "date", "heading_path",
-              "text", "snippet", "score", "url"}
+HIT_FIELDS = {"passage_id", "doc_id", "title", "doc_number", "level", "kind", "issuer", "speaker", "date",
+              "heading_path", "text", "snippet", "score", "url"}
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +51,40 @@ def test_search_keeps_its_contract(client) -> None:
     assert set(body["facets"]) == {"level", "kind", "issuer", "year"}
 
 
-def test_repeated_searches_answer_the_same(client) -> None:
-    first = client.get("/api/search", params={"q": "业主委员会 职责", "limit": 5}).json()
-    again = client.get("/api/search", params={"q": "业主委员会 职责", "limit": 5}).json()  # from the answer cache
+def keyword_engine_calls(service: SearchService, monkeypatch) -> list[tuple]:
+    """The calls the generation ``service`` serves now makes to its keyword engine's ``search``, from now on."""
+    engine = service.generation().keyword
+    calls: list[tuple] = []
+    real = engine.search
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "search", counted)
+    return calls
+
+
+def test_repeated_searches_answer_the_same_from_the_answer_cache(client, semantic_home, embedder,
+                                                                 monkeypatch) -> None:
+    params = {"q": "业主委员会 职责", "limit": 5}
+    calls = keyword_engine_calls(client.app.state.context.search, monkeypatch)
+    first = client.get("/api/search", params=params).json()
+    assert first["mode"] == "hybrid" and first["results"] and calls  # worked out by the engines
+    asked = len(calls)
+    again = client.get("/api/search", params=params).json()
+    assert len(calls) == asked  # from the answer cache: the engine is not asked again
     assert again["results"] == first["results"] and again["total"] == first["total"]
     assert again["generation"] == first["generation"]
+
+    settings, store = semantic_home  # without a cache the same search asks the engine every time
+    uncached = SearchService(store, settings.indexes_dir, encoder=embedder, cache_size=0)
+    calls = keyword_engine_calls(uncached, monkeypatch)
+    request = SearchRequest(params["q"], limit=5)
+    assert [h.passage_id for h in uncached.search(request).results] == [h["passage_id"] for h in first["results"]]
+    asked = len(calls)
+    uncached.search(request)
+    assert len(calls) > asked
 
 
 def test_filters_apply(client) -> None:
@@ -108,9 +138,20 @@ def test_semantic_mode_without_a_model_is_answered_by_keywords_and_says_so(keywo
 
 
 def test_search_by_meaning_finds_a_paraphrase(client) -> None:
-    body = client.get("/api/search", params={"q": "小区没有物业公司怎么管", "mode": "semantic", "limit": 5}).json()
-    assert body["mode"] == "semantic" and body["results"]
-    assert all(hit["rankers"] == ["semantic"] for hit in body["results"])
+    """A resident's question and the article that answers it in the regulation's words, with no word in common:
+    search by meaning finds it in its first five, keyword search does not."""
+    question = "小区里的电梯坏了修理的钱从哪里出"
+    answer = "第八十五条 专项维修资金属于业主共有，应当专项用于共用部位、共用设施设备保修期满后的维修、更新和改造"
+
+    body = client.get("/api/search", params={"q": question, "mode": "semantic", "limit": 5}).json()
+    assert body["mode"] == "semantic" and all(hit["rankers"] == ["semantic"] for hit in body["results"])
+    [found] = [hit for hit in body["results"] if hit["text"].startswith(answer)]
+    words = client.app.state.context.search.analyzer.query_words(question)
+    assert words and not [word for word in words if word in found["text"]]  # no word of the question in it
+
+    by_keywords = client.get("/api/search", params={"q": question, "mode": "keyword", "limit": 5}).json()
+    assert by_keywords["mode"] == "keyword"
+    assert found["passage_id"] not in [hit["passage_id"] for hit in by_keywords["results"]]
 
 
 # --- documents and passages ----------------------------------------------------------------------------
@@ -195,7 +236,7 @@ def test_the_served_app_opens_the_index_at_start_and_freezes_what_it_loaded(sema
     settings, _ = semantic_home
     try:
         app = serving_app(settings, encoder=embedder)
-        assert app.state.context.search._current is not None  # opened before any search
+        assert app.state.context.search.served._current is not None  # opened before any search
         assert gc.get_freeze_count() > 10_000  # the model and libraries: out of every full collection
         with TestClient(app) as served:
             assert served.get("/api/search", params={"q": "物业服务企业"}).json()["total"] > 0

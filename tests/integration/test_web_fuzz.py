@@ -13,25 +13,29 @@ from study_hub.webapp import create_app
 
 
 @pytest.fixture(scope="module")
-def member_headers(semantic_home) -> dict[str, str]:
+def fuzzed_home(tmp_path_factory, embedder, test_vector_cache):
+    """A home of its own: the fuzzer writes notes, lists and sessions (the session's semantic_home stays as it is)."""
+    from conftest import build_semantic_home
+
+    return build_semantic_home(tmp_path_factory.mktemp("fuzzed-home"), embedder, test_vector_cache)
+
+
+@pytest.fixture(scope="module")
+def member_headers(fuzzed_home) -> dict[str, str]:
     """A signed-in member's session cookie and CSRF header, so the notes API is fuzzed past the sign-in."""
     from study_hub.accounts import AccountService
-    from study_hub.errors import NotFoundError
 
-    _, store = semantic_home
+    _, store = fuzzed_home
     accounts = AccountService(store)
-    try:
-        user = accounts.get_user("fuzzer")
-    except NotFoundError:
-        accounts.add_unit("模糊测试支部", "branch")
-        user = accounts.add_user("fuzzer", "模糊测试", "fuzz-password-123", "member", ["模糊测试支部"])
+    accounts.add_unit("模糊测试支部", "branch")
+    user = accounts.add_user("fuzzer", "模糊测试", "fuzz-password-123", "member", ["模糊测试支部"])
     token, csrf = accounts.start_session(user)
     return {"Cookie": f"study_hub_session={token}", "X-CSRF-Token": csrf}
 
 
 @pytest.fixture(scope="module")
-def api_schema(semantic_home, embedder):
-    home, _ = semantic_home
+def api_schema(fuzzed_home, embedder):
+    home, _ = fuzzed_home
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(home, encoder=embedder))
 
 

@@ -141,13 +141,19 @@
   });
 })();
 
-// The organiser's check-in screen: a fresh single-use token (QR and short code) every few seconds.
+// The organiser's check-in screen: a fresh single-use token (QR and short code) every few seconds, how many of
+// the expected members have checked in, and how long the code on the screen still works.
 (function () {
   "use strict";
   var screen = document.querySelector(".screen[data-session]");
   var csrf = document.querySelector('meta[name="csrf-token"]');
   if (!screen || !csrf) return;
   var id = screen.getAttribute("data-session");
+  var deadline = 0;  // when the code on the screen stops working, by this browser's clock
+  function tick() {
+    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    screen.querySelector(".seconds-left").textContent = deadline ? String(left) : "–";
+  }
   function refresh() {
     fetch("/api/sessions/" + id + "/checkin-code", {
       method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf.content }
@@ -156,6 +162,11 @@
         if (!response.ok) throw new Error(data.message || response.statusText);
         screen.querySelector(".qr").innerHTML = data.qr_svg;
         screen.querySelector(".short-code").textContent = data.code;
+        screen.querySelector(".checked-in").textContent = String(data.checked_in);
+        screen.querySelector(".expected").textContent = String(data.expected);
+        deadline = Date.now() + data.seconds_left * 1000;  // the server's count: no clock skew
+        tick();
+        screen.querySelector(".error").hidden = true;
       });
     }).catch(function (error) {
       var box = screen.querySelector(".error");
@@ -164,5 +175,6 @@
     });
   }
   refresh();
-  setInterval(refresh, 3000);  // each code works once: show the next one soon after
+  setInterval(refresh, 3000);  // a code works for seconds: a photo of the screen sent out of the room is soon useless
+  setInterval(tick, 1000);
 })();

@@ -28,12 +28,12 @@ router = APIRouter(tags=["documents"])
 def upload_document(ctx: Ctx, who: CurrentUser,
                     file: Annotated[UploadFile, File(description="txt, md, html, docx or pdf")],
                     title: FormText = "", issuer: FormText = "", level: FormChoice = "", kind: FormChoice = "",
-                    date: FormChoice = "", doc_number: FormText = "",
+                    date: FormChoice = "", doc_number: FormText = "", speaker: FormText = "",
                     doc_id: Annotated[str, Form(alias="id", max_length=120, description=(
                         "Keep this id (a new version of that document); default: from the file name"))] = "",
                     ) -> schemas.UploadOut:
     upload = ctx.library.upload(who, file.filename or "", file.file,
-                                typed_meta(title, issuer, level, kind, date, doc_number, doc_id))
+                                typed_meta(title, issuer, level, kind, date, doc_number, doc_id, speaker))
     result, job_id = upload.result, upload.job_id
     return schemas.UploadOut(id=result.doc_id, outcome=result.outcome.value, passages=result.passages,
                              url=document_url(result.doc_id), job=job_id,

@@ -57,8 +57,10 @@ def checkin_code(request: Request, ctx: Ctx, who: CurrentUser, session_id: Id) -
     url = f"{str(request.base_url).rstrip('/')}/sessions/{session_id}/checkin?{urlencode({'token': token})}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, xmldecl=False, svgns=True, dark="#222")
-    return schemas.CheckinCode(token=token, code=code, expires_at=expires, url=url,
-                               qr_svg=buffer.getvalue().decode())
+    checked_in, expected = ctx.study_sessions.tally(who, session_id)
+    seconds_left = max(0, round((expires - ctx.study_sessions.clock()).total_seconds()))
+    return schemas.CheckinCode(token=token, code=code, expires_at=expires, url=url, qr_svg=buffer.getvalue().decode(),
+                               seconds_left=seconds_left, checked_in=checked_in, expected=expected)
 
 
 @router.post("/{session_id}/checkin", response_model=schemas.SessionOut, summary="Check in with a token or code")

@@ -48,10 +48,10 @@ def library_page(page: PageDep, ctx: Ctx, who: OptionalUser) -> Response:
 @router.post("/documents/upload", dependencies=FORM_POST)
 def upload(page: PageDep, ctx: Ctx, who: CurrentUser, file: Annotated[UploadFile, File()], title: FormText = "",
            issuer: FormText = "", level: FormChoice = "", kind: FormChoice = "", date: FormChoice = "",
-           doc_number: FormText = "") -> Response:
+           doc_number: FormText = "", speaker: FormText = "") -> Response:
     try:
         done = ctx.library.upload(who, file.filename or "", file.file,
-                                  typed_meta(title, issuer, level, kind, date, doc_number))
+                                  typed_meta(title, issuer, level, kind, date, doc_number, speaker=speaker))
     except (IngestError, MetadataError) as exc:
         reason = exc.reason if isinstance(exc, IngestError) else str(exc)
         return page.redirect("/documents", reason, name="upload_error")

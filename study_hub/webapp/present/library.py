@@ -41,8 +41,8 @@ def search(ctx: AppContext, request: SearchRequest, language: str = "zh") -> sch
 def summary(document) -> schemas.DocumentSummary:
     return schemas.DocumentSummary(
         doc_id=document.id, title=document.title, doc_number=document.doc_number, level=document.level,
-        kind=document.kind, issuer=document.issuer, date=document.date, language=document.language,
-        passage_count=document.passage_count, char_count=document.char_count,
+        kind=document.kind, issuer=document.issuer, speaker=document.speaker, date=document.date,
+        language=document.language, passage_count=document.passage_count, char_count=document.char_count,
         url=document_url(document.id))
 
 

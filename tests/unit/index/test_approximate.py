@@ -8,7 +8,7 @@ import pytest
 
 from study_hub.domain import IndexRecord
 from study_hub.index import approximate
-from study_hub.index.keyword import SearchFilters
+from study_hub.index.filters import SearchFilters
 from study_hub.index.semantic import ApproximateSimilarities, ExactSimilarities, SemanticIndex, write_vectors
 
 PASSAGES = 6_000

@@ -30,7 +30,7 @@ def test_a_passage_scores_the_best_of_its_own_vector_and_its_windows(tmp_path) -
 
     import numpy as np
 
-    from study_hub.index.keyword import SearchFilters
+    from study_hub.index.filters import SearchFilters
     from study_hub.index.semantic import ROWS, VECTORS, SemanticIndex
 
     # rows: passages a, b, c; then windows of a (two) and of c (one)
@@ -53,7 +53,7 @@ def test_filters_choose_rows_before_the_ranking(tmp_path) -> None:
 
     import numpy as np
 
-    from study_hub.index.keyword import SearchFilters
+    from study_hub.index.filters import SearchFilters
     from study_hub.index.semantic import ROWS, VECTORS, SemanticIndex
 
     vectors = np.eye(4, dtype=np.float32)
@@ -85,7 +85,7 @@ def test_vectors_are_stored_as_float16_and_score_as_float32_did(tmp_path) -> Non
     import numpy as np
 
     from study_hub.domain import IndexRecord
-    from study_hub.index.keyword import SearchFilters
+    from study_hub.index.filters import SearchFilters
     from study_hub.index.semantic import VECTORS, SemanticIndex, write_vectors
 
     rng = np.random.default_rng(5)

@@ -81,6 +81,28 @@ def test_version_changes_with_the_dictionary(tmp_path) -> None:
     assert default_analyzer().query_words("新名词测试") != ["新名词测试"]  # instances do not share a dictionary
 
 
+def test_an_analyzer_pickles_as_its_recipe(tmp_path) -> None:
+    """A process pool's worker gets the same analyzer: the shipped one by name, another by its dictionary."""
+    import pickle
+    from dataclasses import replace
+
+    import pytest
+
+    from study_hub.segment.tokens import Analyzer
+
+    assert pickle.loads(pickle.dumps(default_analyzer())) is default_analyzer()
+    assert pickle.loads(pickle.dumps(Analyzer())) is default_analyzer()  # wherever this installation keeps it
+    other = tmp_path / "other.dict.txt"
+    other.write_text(DICTIONARY_PATH.read_text(encoding="utf-8") + "新名词测试 3000\n", encoding="utf-8")
+    analyzer = Analyzer(other)
+    rebuilt = pickle.loads(pickle.dumps(analyzer))
+    assert rebuilt is not analyzer and rebuilt.version == analyzer.version
+    assert rebuilt.query_words("新名词测试") == ["新名词测试"]
+    assert pickle.loads(pickle.dumps(analyzer)) is rebuilt  # once per process
+    with pytest.raises(ValueError, match="changed"):  # a dictionary edited since: not the analyzer asked for
+        replace(analyzer.recipe, version="rjieba-search/1+dict-000000000000").build()
+
+
 def test_cover_spells_a_long_word_with_shorter_ones() -> None:
     assert default_analyzer().cover("治理能力现代化") == ("治理能力", "现代化")
     assert default_analyzer().cover("物业") == ()
