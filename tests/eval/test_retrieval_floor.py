@@ -95,14 +95,15 @@ def test_hybrid_floor(tmp_path_factory, shared_corpus, dev_queries, scorer, embe
     for category in ("keyword", "exact", "filtered"):
         assert metrics[category]["R@10"] == 1.0, (category, metrics[category])
         assert metrics[category]["MRR@10"] >= 0.95, (category, metrics[category])
-    # Cross-validated (benchmarks/eval_retrieval.py, 72 queries): paraphrase R@10 0.86 (MRR 0.68), English 1.00
-    # (MRR 0.96), all 0.94 (MRR 0.86). The shipped model is fitted on these queries, so it scores at least that.
+    # Measured (2026-12-04, the shipped ranking model, CPU float32): all R@10 0.944 / MRR@10 0.865, paraphrase
+    # 0.862 / 0.682, English 1.000 / 0.958 (cross-validated in benchmarks/eval_retrieval.py: 0.944 / 0.864). The
+    # recall floors leave one query's slack (a near-tie may flip on another CPU), the MRR floors about 0.02.
     assert metrics["paraphrase"]["R@10"] >= 0.82, metrics["paraphrase"]
-    assert metrics["paraphrase"]["MRR@10"] >= 0.62, metrics["paraphrase"]
-    assert metrics["english"]["R@10"] >= 0.9, metrics["english"]
-    assert metrics["english"]["MRR@10"] >= 0.85, metrics["english"]
+    assert metrics["paraphrase"]["MRR@10"] >= 0.66, metrics["paraphrase"]
+    assert metrics["english"]["R@10"] >= 0.91, metrics["english"]
+    assert metrics["english"]["MRR@10"] >= 0.90, metrics["english"]
     assert metrics["ALL"]["R@10"] >= 0.93, metrics["ALL"]
-    assert metrics["ALL"]["MRR@10"] >= 0.82, metrics["ALL"]
+    assert metrics["ALL"]["MRR@10"] >= 0.85, metrics["ALL"]
 
 
 def test_cmrc_floor(tmp_path_factory, shared_corpus, cmrc_queries, scorer, embedder) -> None:

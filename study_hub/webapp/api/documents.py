@@ -21,10 +21,9 @@ router = APIRouter(tags=["documents"])
 
 @router.post("/api/documents", response_model=schemas.UploadOut, status_code=201,
              summary="Add a document (administrators): the original file and any metadata it lacks",
-             responses={400: {"model": schemas.Problem, "description": "A file or metadata that cannot be used."},
-                        401: {"model": schemas.Problem, "description": "Not signed in."},
-                        403: {"model": schemas.Problem, "description": "Not an administrator, or no CSRF token."},
-                        413: {"model": schemas.Problem, "description": "Larger than STUDY_HUB_MAX_FILE_BYTES."}})
+             responses=schemas.problems({400: "A file or metadata that cannot be used.",
+                                         403: "Not an administrator, or no CSRF token.",
+                                         413: "Larger than STUDY_HUB_MAX_FILE_BYTES."}))
 def upload_document(ctx: Ctx, who: CurrentUser,
                     file: Annotated[UploadFile, File(description="txt, md, html, docx or pdf")],
                     title: FormText = "", issuer: FormText = "", level: FormChoice = "", kind: FormChoice = "",
@@ -42,27 +41,25 @@ def upload_document(ctx: Ctx, who: CurrentUser,
 
 @router.delete("/api/documents/{doc_id}", response_model=schemas.RemovalOut,
                summary="Remove a document (administrators): its notes are kept, orphaned; the index drops it",
-               responses={401: {"model": schemas.Problem, "description": "Not signed in."},
-                          403: {"model": schemas.Problem, "description": "Not an administrator, or no CSRF token."},
-                          404: {"model": schemas.Problem, "description": "No such document."}})
+               responses=schemas.problems({403: "Not an administrator, or no CSRF token.",
+                                           404: "No such document."}))
 def remove_document(ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)]) -> schemas.RemovalOut:
     removed = ctx.library.remove(who, doc_id)
     return schemas.RemovalOut(id=doc_id, notes_orphaned=removed.notes_orphaned,
                               items_orphaned=removed.items_orphaned, job=removed.job_id)
 
 
-_ADMIN_ONLY = {401: {"model": schemas.Problem, "description": "Not signed in."},
-               403: {"model": schemas.Problem, "description": "Not an administrator."}}
+_ADMIN_ONLY = {403: "Not an administrator."}
 
 
 @router.get("/api/jobs", response_model=list[schemas.Job], summary="Index jobs, newest first (administrators)",
-            responses=_ADMIN_ONLY)
+            responses=schemas.problems(_ADMIN_ONLY))
 def jobs(ctx: Ctx, who: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[schemas.Job]:
     return [schemas.Job(**job.as_dict()) for job in ctx.library.jobs(who, limit)]
 
 
 @router.get("/api/jobs/{job_id}", response_model=schemas.Job, summary="One index job (administrators)",
-            responses={**_ADMIN_ONLY, 404: {"model": schemas.Problem, "description": "No such job."}})
+            responses=schemas.problems({**_ADMIN_ONLY, 404: "No such job."}))
 def job(ctx: Ctx, who: CurrentUser, job_id: Annotated[int, Path(ge=1)]) -> schemas.Job:
     found = ctx.library.job(who, job_id)
     if found is None:

@@ -13,13 +13,11 @@ from study_hub.webapp.deps import Ctx, CurrentUser
 from study_hub.webapp.present.lists import list_out, progress_out
 
 Id = schemas.PathId
-router = APIRouter(prefix="/api/reading-lists", tags=["reading lists"], responses={
-    400: {"model": schemas.Problem, "description": "An item, date or query that is not valid."},
-    401: {"model": schemas.Problem, "description": "Not signed in."},
-    403: {"model": schemas.Problem, "description": "Not one of the list's organisers, or no CSRF token."},
-    404: {"model": schemas.Problem, "description": "No such list (or not one you may see)."},
-    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
-})
+router = APIRouter(prefix="/api/reading-lists", tags=["reading lists"], responses=schemas.problems({
+    400: "An item, date or query that is not valid.",
+    403: "Not one of the list's organisers, or no CSRF token.",
+    404: "No such list (or not one you may see).",
+}))
 
 
 @router.get("", response_model=schemas.ReadingLists, summary="Lists assigned to you and lists you manage")

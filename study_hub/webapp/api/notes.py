@@ -13,13 +13,11 @@ from study_hub.webapp.deps import Ctx, CurrentUser, signed_in
 from study_hub.webapp.present.notes import note_out
 
 NoteId = schemas.PathId
-router = APIRouter(prefix="/api", tags=["notes"], responses={
-    400: {"model": schemas.Problem, "description": "A selection, tag or sharing choice that is not valid."},
-    401: {"model": schemas.Problem, "description": "Not signed in."},
-    403: {"model": schemas.Problem, "description": "Not allowed, or the CSRF token is missing."},
-    404: {"model": schemas.Problem, "description": "No such note (or not one you may see)."},
-    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
-})
+router = APIRouter(prefix="/api", tags=["notes"], responses=schemas.problems({
+    400: "A selection, tag or sharing choice that is not valid.",
+    403: "Not allowed, or the CSRF token is missing.",
+    404: "No such note (or not one you may see).",
+}))
 
 
 @router.get("/me", response_model=schemas.Me, summary="The signed-in user, their units and CSRF token")

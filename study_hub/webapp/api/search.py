@@ -13,12 +13,11 @@ from study_hub.webapp import schemas
 from study_hub.webapp.deps import Ctx
 from study_hub.webapp.present import library
 
-router = APIRouter(prefix="/api", tags=["api"], responses={
-    400: {"model": schemas.Problem, "description": "A query or filter that cannot be understood."},
-    404: {"model": schemas.Problem, "description": "No such document or passage."},
-    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
-    503: {"model": schemas.Problem, "description": "The search index is not built yet."},
-})
+router = APIRouter(prefix="/api", tags=["api"], responses=schemas.problems({
+    400: "A query or filter that cannot be understood.",
+    404: "No such document or passage.",
+    503: "The search index is not built yet.",
+}, signed_in=False))
 
 Text = Annotated[str | None, Query(max_length=200)]
 Mode = Literal["keyword", "semantic", "hybrid"]

@@ -17,13 +17,11 @@ from study_hub.webapp.deps import Ctx, CurrentUser
 from study_hub.webapp.present.sessions import session_out, statistics_out
 
 Id = schemas.PathId
-ERRORS = {
-    400: {"model": schemas.Problem, "description": "Not possible now (window closed, code expired or used…)."},
-    401: {"model": schemas.Problem, "description": "Not signed in."},
-    403: {"model": schemas.Problem, "description": "Not an organiser of the session, not expected, or no CSRF."},
-    404: {"model": schemas.Problem, "description": "No such session (or not one you may see)."},
-    422: {"model": schemas.Problem, "description": "A parameter of the wrong type or out of range."},
-}
+ERRORS = schemas.problems({
+    400: "Not possible now (window closed, code expired or used…).",
+    403: "Not an organiser of the session, not expected, or no CSRF.",
+    404: "No such session (or not one you may see).",
+})
 router = APIRouter(prefix="/api/sessions", tags=["study sessions"], responses=ERRORS)
 stats_router = APIRouter(prefix="/api/attendance", tags=["attendance"], responses=ERRORS)
 

@@ -74,9 +74,8 @@ def test_publishing_switches_current_and_a_failed_build_leaves_it_serving(tmp_pa
 
 def test_one_builder_at_a_time(tmp_path) -> None:
     root = tmp_path / "indexes"
-    with new_generation(root):
-        with pytest.raises(BuildLockedError), new_generation(root):
-            pass
+    with new_generation(root), pytest.raises(BuildLockedError), new_generation(root):
+        pass
     _publish(root, 1)  # the lock went with the first build
 
 
