@@ -158,14 +158,18 @@ def test_study_pack_exports_open(world, built) -> None:
     from docx import Document as Docx
     from pypdf import PdfReader
 
-    a = world["clients"]["a"]
-    docx = a.get(f"/api/reading-lists/{built}/export", params={"format": "docx", "notes": "true"})
+    b = world["clients"]["b"]  # b's own note (private: a pack with notes is one's own), made here
+    passage = world["store"].get_document(DOC).passages[3]
+    note = call(b, "post", "/api/notes", json={"passage_id": passage.id, "start": 0, "end": 4,
+                                               "body": "乙的学习体会", "visibility": "private"})
+    assert note.status_code == 201, note.text
+    docx = b.get(f"/api/reading-lists/{built}/export", params={"format": "docx", "notes": "true"})
     assert docx.status_code == 200
     text = "\n".join(p.text for p in Docx(io.BytesIO(docx.content)).paragraphs)
     for expected in ("学习材料汇编", "物业管理条例学习", "学习提示：重点学习业主大会的职责", "《物业管理条例》",
-                     "第二十条", "检索：业主大会 level:provincial", "我的笔记", "学习体会"):
+                     "第二十条", "检索：业主大会 level:provincial", "我的笔记", "乙的学习体会"):
         assert expected in text, expected
-    pdf = a.get(f"/api/reading-lists/{built}/export", params={"format": "pdf"})
+    pdf = b.get(f"/api/reading-lists/{built}/export", params={"format": "pdf"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(pdf.content))
     assert len(reader.pages) >= 5 and reader.metadata.title == "物业管理条例学习"

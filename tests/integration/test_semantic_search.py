@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS
+from conftest import SEMANTIC_DOCS, SHIPPED_CORPUS, build_semantic_home
 
 from study_hub.config import Settings
 from study_hub.index.builder import build_indexes, update_indexes
@@ -140,9 +140,11 @@ def test_cross_level_tracing(semantic_home, embedder) -> None:
     assert any("维修资金" in hit.text for hit in related["provincial"] + related["municipal"])
 
 
-def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(semantic_home, embedder) -> None:
-    settings, store = semantic_home
-    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=settings.vector_cache_dir)
+def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(tmp_path, embedder,
+                                                                            test_vector_cache) -> None:
+    # A home of its own: this test publishes generations and rewrites a manifest.
+    settings, store = build_semantic_home(tmp_path / "home", embedder, test_vector_cache)
+    report = build_indexes(store, settings.indexes_dir, encoder=embedder, cache_dir=test_vector_cache)
     manifest = read_manifest(current_generation(settings.indexes_dir))
     assert manifest["semantic"]["encoded"] == 0
     assert manifest["semantic"]["reused"] == report.passages + manifest["semantic"]["windows"]
@@ -154,7 +156,7 @@ def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(se
     answered = SearchService(store, settings.indexes_dir, encoder=embedder).search(SearchRequest("物业", mode="semantic"))
     assert answered.mode == "keyword" and answered.results and answered.meaning.reason == "other_model"
     assert update_indexes(store, settings.indexes_dir, encoder=embedder,
-                          cache_dir=settings.vector_cache_dir).mode == "incremental"
+                          cache_dir=test_vector_cache).mode == "incremental"
     assert SearchService(store, settings.indexes_dir, encoder=embedder).search(
         SearchRequest("物业", mode="semantic")).results
     # Vectors made from other text (an older embedded_text) are rebuilt by the next update, from the cache.
@@ -163,7 +165,7 @@ def test_vectors_are_cached_by_text_and_vectors_of_another_model_are_not_used(se
     manifest["semantic"]["embedded_text"] = "text-only/0"
     (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     assert update_indexes(store, settings.indexes_dir, encoder=embedder,
-                          cache_dir=settings.vector_cache_dir).mode == "incremental"
+                          cache_dir=test_vector_cache).mode == "incremental"
     assert read_manifest(current_generation(settings.indexes_dir))["semantic"]["embedded_text"] == \
         EMBEDDED_TEXT_VERSION
 

@@ -54,7 +54,8 @@ def checkin_code(request: Request, ctx: Ctx, who: CurrentUser, session_id: Id) -
     token, code, expires = ctx.study_sessions.issue_token(who, session_id)
     url = f"{str(request.base_url).rstrip('/')}/sessions/{session_id}/checkin?{urlencode({'token': token})}"
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=6, xmldecl=False, svgns=True, dark="#222")
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, xmldecl=False, svgns=True, dark="#222",
+                                   omitsize=True)  # a viewBox: the screen scales it to its size
     checked_in, expected = ctx.study_sessions.tally(who, session_id)
     seconds_left = max(0, round((expires - ctx.study_sessions.clock()).total_seconds()))
     return schemas.CheckinCode(token=token, code=code, expires_at=expires, url=url, qr_svg=buffer.getvalue().decode(),
