@@ -51,7 +51,12 @@ EXCERPT = 120  # characters of a quoted reply shown above the reply that quotes 
 
 
 class ReplyError(StudyHubError):
-    pass
+    """A reply that cannot be taken as it is. ``code`` and ``values`` let a page say it in its own language."""
+
+    def __init__(self, message: str, code: str = "", **values):
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass
@@ -123,10 +128,10 @@ def clean_body(body: str | None) -> str:
     ``MAX_REPLY`` characters."""
     text = (body or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
     if not text:
-        raise ReplyError("a reply needs some text")
+        raise ReplyError("a reply needs some text", "empty")
     if len(text) > MAX_REPLY:
         raise ReplyError(f"a reply holds at most {MAX_REPLY:,} characters and this one has {len(text):,}: "
-                         "shorten it, or say it in two replies")
+                         "shorten it, or say it in two replies", "too_long", limit=MAX_REPLY, length=len(text))
     return text
 
 
@@ -181,7 +186,7 @@ class ReplyService:
         note has none to change."""
         note = self._note(session, who, note_id)
         if note.visibility == "private":
-            raise ReplyError("a private note has no discussion: share it with a unit first")
+            raise ReplyError("a private note has no discussion: share it with a unit first", "private")
         return note, may_moderate_replies(who, note.owner_id, note.unit_path)
 
     @staticmethod
@@ -303,7 +308,7 @@ class ReplyService:
             if quote_reply_id is not None:
                 quoted = self._reply(session, note_id, quote_reply_id)
                 if quoted.deleted_at is not None or quoted.hidden_at is not None:
-                    raise ReplyError("that reply was deleted or hidden and cannot be quoted")
+                    raise ReplyError("that reply was deleted or hidden and cannot be quoted", "gone")
         key = fingerprint(quote_reply_id, text)
         try:
             with self.sessions.begin() as session:
@@ -327,7 +332,7 @@ class ReplyService:
             try:
                 self._change(reply_id, body=text, edited_at=now, fingerprint=fingerprint(reply.quote_reply_id, text))
             except IntegrityError:  # the unique fingerprint: another reply of theirs here says just this
-                raise ReplyError("you already posted a reply with this text under this note") from None
+                raise ReplyError("you already posted a reply with this text under this note", "duplicate") from None
         return self.reply(who, note_id, reply_id)
 
     def delete(self, who: Principal, note_id: int, reply_id: int) -> ReplyView:
@@ -347,14 +352,14 @@ class ReplyService:
                 NoteReply.id == reply_id, NoteReply.hidden_at.is_(None), NoteReply.deleted_at.is_(None))
                 .values(**values).execution_options(synchronize_session=False)).rowcount
         if not changed:
-            raise ReplyError("this reply was hidden or deleted meanwhile")
+            raise ReplyError("this reply was hidden or deleted meanwhile", "gone")
         return True
 
     def _changeable(self, session: Session, who: Principal, note_id: int, reply_id: int, now: datetime, *,
                     edit: bool) -> NoteReply:
         reply = self._reply(session, note_id, reply_id)
         if reply.deleted_at is not None:
-            raise ReplyError("this reply was deleted")
+            raise ReplyError("this reply was deleted", "gone")
         refusal = reply_change_refusal(who, reply.author_id, aware(reply.created_at), reply.hidden_at is not None,
                                        now, edit=edit)
         if refusal:
@@ -371,7 +376,7 @@ class ReplyService:
         if not moderate:
             raise PermissionDenied("only the note's author and the organisers of its unit can hide replies")
         if reply.deleted_at is not None:
-            raise ReplyError("this reply was deleted")
+            raise ReplyError("this reply was deleted", "gone")
         change = update(NoteReply).where(NoteReply.id == reply_id, NoteReply.deleted_at.is_(None))
         change = change.where(NoteReply.hidden_at.is_(None)).values(hidden_at=now, hidden_by=who.id) if hidden \
             else change.where(NoteReply.hidden_at.is_not(None)).values(hidden_at=None, hidden_by=None)
