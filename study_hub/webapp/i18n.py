@@ -139,7 +139,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no_notes": {"zh": "还没有笔记。在阅读原文时选中文字即可添加。", "en": "No notes yet. Select words while reading to add one."},
     "read_original": {"zh": "查看原文", "en": "Read the original"},
     "discussion": {"zh": "交流研讨", "en": "Discussion"},
-    "replies_count": {"zh": "{n} 条回复", "en": "{n} replies"},
+    "replies_count": {"zh": "{n} 条回复", "en": "Replies: {n}"},
     "new_replies": {"zh": "{n} 条新回复", "en": "{n} new"},
     "new_replies_label": {"zh": "条新回复", "en": "new replies"},
     "new_badge": {"zh": "新", "en": "new"},
