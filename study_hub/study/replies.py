@@ -273,11 +273,14 @@ class ReplyService:
                 select(ranked.c.id).where(ranked.c.rank <= PREVIEW))).order_by(NoteReply.id)).all() if counts else []
         now = self.clock()
         found = {note_id: (count, new_count or 0, seen or 0) for note_id, count, new_count, seen in counts}
+        newest: dict[int, list] = {}
+        for row in rows:
+            newest.setdefault(row[0].note_id, []).append(row)
         result = {}
         for note_id, note in shared.items():
             count, new_count, seen = found.get(note_id, (0, 0, 0))
             moderate = may_moderate_replies(who, note.owner_id, paths.get(note.unit_id))
-            latest = [self._view(who, row, moderate, seen, now) for row in rows if row[0].note_id == note_id]
+            latest = [self._view(who, row, moderate, seen, now) for row in newest.get(note_id, [])]
             result[note_id] = ThreadSummary(note_id=note_id, count=count, new=new_count, may_moderate=moderate,
                                             latest=latest)
         return result
