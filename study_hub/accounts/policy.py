@@ -7,9 +7,15 @@ A reading list or a study session is managed by an administrator, by whoever cre
 organisers of its unit (the units they belong to and every unit below). Deciding on a member (attendance,
 leave, make-up, invitations) needs the member to belong to a unit the organiser manages
 (``AccountService.managed_members``), and nobody decides on their own record.
+
+The discussion under a shared note is read and joined by exactly those who read the note
+(``discussable_notes``); its author and the managers of its unit moderate it (``may_moderate_replies``); a
+reply is changed by its author only (``reply_change_refusal``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
@@ -53,6 +59,38 @@ def visible_notes(who: Principal, accounts: AccountService):
         (Note.visibility == "unit") & Note.unit_id.in_(who.unit_ids) if who.unit_ids else false(),
         Note.visibility.in_(("unit", "organisers")) & Note.unit_id.in_(managed) if managed else false(),
     )
+
+
+def discussable_notes(who: Principal, accounts: AccountService):
+    """The SQL condition for the notes whose discussion ``who`` reads and may reply to: the shared notes they may
+    read (``visible_notes``). A private note has no discussion, for its author too."""
+    return visible_notes(who, accounts) & (Note.visibility != "private")
+
+
+def may_moderate_replies(who: Principal, note_owner_id: int, unit_path: str | None) -> bool:
+    """Hiding and unhiding replies under a shared note: the note's author, and those who manage the unit it is
+    shared with (its organisers and those of the units above; admins). ``unit_path``: that unit's path, or None
+    when the unit was removed."""
+    return who.id == note_owner_id or who.is_admin or (unit_path is not None and who.manages(unit_path))
+
+
+REPLY_EDIT_WINDOW = timedelta(hours=24)
+
+
+def reply_change_refusal(who: Principal, author_id: int, created_at: datetime, hidden: bool, now: datetime, *,
+                         edit: bool) -> str | None:
+    """Why ``who`` may not edit (``edit``) or delete a reply, or None when they may. Only its author changes a
+    reply, and not while it is hidden: the text its moderators judged stays as they saw it until they unhide it.
+    An edit is allowed within ``REPLY_EDIT_WINDOW`` of posting (later, others have read and answered it);
+    deleting, at any time."""
+    if who.id != author_id:
+        return "only its author can change a reply"
+    if hidden:
+        return "this reply is hidden: it can be changed again once the note's author or an organiser unhides it"
+    if edit and now - created_at > REPLY_EDIT_WINDOW:
+        return f"a reply can be edited for {REPLY_EDIT_WINDOW.total_seconds() / 3600:g} hours after it is posted; " \
+               "you can still delete it"
+    return None
 
 
 def managed_unit_ids(who: Principal):

@@ -26,8 +26,9 @@ from study_hub.store.models import Base, utcnow
 FORMAT = "study_hub-backup"
 VERSION = 1
 # Parents before children, so foreign keys hold while restoring.
-TABLES = ("units", "users", "memberships", "audit_log", "notes", "note_tags", "reading_lists", "reading_items",
-          "reading_assignments", "item_progress", "study_sessions", "session_invitees", "attendance")
+TABLES = ("units", "users", "memberships", "audit_log", "notes", "note_tags", "note_replies", "note_reads",
+          "reading_lists", "reading_items", "reading_assignments", "item_progress", "study_sessions",
+          "session_invitees", "attendance")
 
 
 class BackupError(StudyHubError):

@@ -63,11 +63,17 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def insert_new(session: Session, model):
-    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` in the session's database (SQLite and PostgreSQL say
-    it alike): the one statement that claims a row that may exist already, without a read-then-write race."""
+def dialect_insert(session: Session, model):
+    """The session's database's own ``INSERT`` for ``model``, which knows ``ON CONFLICT`` (SQLite and PostgreSQL
+    say it alike: ``on_conflict_do_nothing``, ``on_conflict_do_update(index_elements=…, set_=…)``, ``excluded``)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(model).on_conflict_do_nothing()
+    return insert(model)
+
+
+def insert_new(session: Session, model):
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` in the session's database: the one statement that
+    claims a row that may exist already, without a read-then-write race."""
+    return dialect_insert(session, model).on_conflict_do_nothing()

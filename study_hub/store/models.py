@@ -174,6 +174,43 @@ class NoteTag(Base):
     tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
 
 
+class NoteReply(Base):
+    """A reply in the discussion under a shared note (交流研讨): it answers the note, optionally quoting another
+    reply of the same note; replies do not nest.
+
+    ``fingerprint`` (the SHA-256 of the quoted reply's id and the text) is unique per note and author: the same
+    reply posted twice at once (a double click, two tabs) is one row, claimed by one conditional insert. It is
+    cleared when the author deletes the reply, whose text is then erased and a placeholder kept, so replies that
+    quoted it still make sense. A hidden reply is kept with who hid it and when.
+    """
+    __tablename__ = "note_replies"
+    __table_args__ = (Index("ix_note_replies_note", "note_id", "id"),
+                      Index("uq_note_replies_once", "note_id", "author_id", "fingerprint", unique=True))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    quote_reply_id: Mapped[int | None] = mapped_column(ForeignKey("note_replies.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class NoteRead(Base):
+    """How far a person has read a note's discussion: the newest reply id they were shown. One row per person and
+    note, written by one upsert, so parallel visits never make two."""
+    __tablename__ = "note_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True, index=True)
+    last_seen_reply_id: Mapped[int] = mapped_column(Integer, default=0)  # no FK: a mark, not a link
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- reading lists (学习清单) --------------------------------------------------------------------------------
 
 class ReadingList(Base):

@@ -31,6 +31,7 @@ from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
 from study_hub.webapp import api, pages
 from study_hub.webapp.context import AppContext
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     index = index_service(settings, store, JobQueue(settings))
     context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index,
                          notes=NoteService(store, accounts, zone=settings.zone),
+                         replies=ReplyService(store, accounts),
                          reading_lists=ReadingListService(store, accounts, search),
                          study_sessions=SessionService(store, accounts, zone=settings.zone),
                          library=LibraryAdmin(settings, store, accounts, index), templates=build_templates())

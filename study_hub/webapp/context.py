@@ -20,6 +20,7 @@ from study_hub.search.service import MeaningState, SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class AppContext:
     accounts: AccountService
     index: IndexService  # queues index work for the job worker and reports on it
     notes: NoteService
+    replies: ReplyService  # the discussion under shared notes
     reading_lists: ReadingListService
     study_sessions: SessionService
     library: LibraryAdmin  # adds and removes documents (administrators)

@@ -88,7 +88,7 @@ FORM_POST = [Depends(remember_form_csrf)]  # the route dependencies of every pag
 def page_of(request: Request) -> Page:
     """The renderer of this request's page."""
     ctx = get_context(request)
-    return Page(request, ctx.templates, ctx.settings, signed_in(request, ctx))
+    return Page(request, ctx.templates, ctx.settings, signed_in(request, ctx), new_replies=ctx.replies.unread)
 
 
 def error_page_of(request: Request) -> Page:

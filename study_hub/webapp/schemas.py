@@ -10,6 +10,8 @@ from fastapi import Form, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
+from study_hub.study.replies import MAX_REPLY
+
 
 def _iso(pattern: str, what: str):
     # Pydantic would also read numbers as dates ("0.0" as 1970-01-01): here a date is written out.
@@ -273,6 +275,63 @@ class NoteOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     url: str | None = Field(description="The passage in the reader (None when orphaned).")
+
+
+class ReplyIn(BaseModel):
+    body: str = Field(min_length=1, max_length=MAX_REPLY, description="The reply, in Markdown.")
+    quote_reply_id: RowId | None = Field(default=None, description="A reply of the same note that this one quotes.")
+
+
+class ReplyChange(BaseModel):
+    body: str = Field(min_length=1, max_length=MAX_REPLY, description="The new text, in Markdown.")
+
+
+class HideIn(BaseModel):
+    hidden: bool = Field(default=True, description="False unhides the reply.")
+
+
+class QuotedReplyOut(BaseModel):
+    id: int
+    author_name: str
+    excerpt: str | None = Field(description="The start of the quoted reply (None when it is hidden from you or "
+                                            "deleted).")
+    hidden: bool
+    deleted: bool
+
+
+class ReplyOut(BaseModel):
+    id: int
+    note_id: int
+    author_name: str
+    mine: bool
+    body: str | None = Field(description="Markdown; None when the reply is hidden from you (it reads "
+                                         "\"此回复已被隐藏\") or deleted.")
+    hidden: bool
+    hidden_by: str | None = Field(description="Who hid it (told to its author and the note's moderators).")
+    hidden_at: datetime | None
+    deleted: bool
+    quote: QuotedReplyOut | None
+    created_at: datetime
+    edited_at: datetime | None
+    new: bool = Field(description="Posted by someone else since your last visit to the discussion.")
+    may_edit: bool
+    may_delete: bool
+    may_hide: bool
+
+
+class ThreadOut(BaseModel):
+    note_id: int
+    open: bool = Field(description="False for a private note: it has no discussion.")
+    may_reply: bool
+    may_moderate: bool = Field(description="You may hide and unhide replies here.")
+    new: int = Field(description="Replies new to you before this visit (this visit marks them seen).")
+    replies: list[ReplyOut]
+
+
+class UnreadOut(BaseModel):
+    mine: int = Field(description="New replies under your own notes.")
+    shared: int = Field(description="New replies under notes others shared with you.")
+    total: int
 
 
 class ReadingItemIn(BaseModel):

@@ -6,9 +6,11 @@ through the package, so an installed wheel serves the same pages as a checkout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -19,6 +21,7 @@ from markupsafe import Markup
 
 from study_hub.config import Settings
 from study_hub.domain import KINDS, LEVELS
+from study_hub.study.replies import MAX_REPLY
 from study_hub.webapp.i18n import language_of, translator
 from study_hub.webapp.messages import here, signed_message, with_signed_message
 
@@ -30,6 +33,7 @@ def build_templates(web_dir: Path = WEB_DIR) -> Jinja2Templates:
     # Notes are Markdown written by members: rendered with raw HTML disabled, so a note cannot inject markup.
     markdown = MarkdownIt("js-default")
     templates.env.filters["markdown"] = lambda text: Markup(markdown.render(text or ""))
+    templates.env.globals["reply_limit"] = MAX_REPLY  # the reply forms' maxlength: the service's own limit
     return templates
 
 
@@ -46,12 +50,24 @@ class Page:
     """One request's page: renders a template with what every page shows (who is signed in, their CSRF token,
     the language), reads and writes the signed messages that travel across a redirect."""
 
-    def __init__(self, request: Request, templates: Jinja2Templates, settings: Settings, signed: tuple | None):
+    def __init__(self, request: Request, templates: Jinja2Templates, settings: Settings, signed: tuple | None,
+                 new_replies: Callable[[Any], Any] | None = None):
         self.request = request
         self.templates = templates
         self.settings = settings
         self.user, self.csrf_token = signed if signed else (None, "")
         self.language = language_of(request)
+        self._count_new_replies = new_replies
+        self._new_replies: Any = None
+
+    def new_replies(self):
+        """The signed-in user's new replies (``Unread``: under their notes, under notes shared with them), for
+        the header's badge and the notes page: one lookup a page, made only when a template asks."""
+        if self.user is None or self._count_new_replies is None:
+            return None
+        if self._new_replies is None:
+            self._new_replies = self._count_new_replies(self.user)
+        return self._new_replies
 
     @property
     def here(self) -> str:
@@ -67,7 +83,7 @@ class Page:
     def render(self, template: str, status: int = 200, **values) -> HTMLResponse:
         response = self.templates.TemplateResponse(self.request, template, {
             "t": translator(self.language), "lang": self.language, "levels": LEVELS, "kinds": KINDS,
-            "user": self.user, "csrf_token": self.csrf_token,
+            "user": self.user, "csrf_token": self.csrf_token, "new_replies": self.new_replies,
             "other_language_url": self.with_params(lang="en" if self.language == "zh" else "zh"),
             "local": _local_formatter(self.settings.zone), "time_zone": self.settings.time_zone, **values,
         }, status_code=status)

@@ -232,6 +232,73 @@ def sign_in_page(page, login: str, password: str) -> None:
     page.wait_for_url(re.compile(r"/$"))
 
 
+def test_reply_under_a_shared_note_see_the_badge_and_hide_it(browser, base_url, browser_home) -> None:
+    """A member replies under a note shared with the branch (a plain form, no script needed); the note's author
+    sees the new reply counted in the header and on the notes page, opens the discussion (the badge goes) and
+    hides the reply: a third member then sees only that it was hidden, its author still reads it."""
+    from study_hub.accounts import AccountService
+    from study_hub.study.notes import NoteService
+
+    _, store = browser_home
+    accounts = AccountService(store)
+    accounts.add_unit("研讨测试支部", "branch")
+    for login, name in (("writer", "笔记作者"), ("replier", "回复人"), ("bystander", "旁观者")):
+        accounts.add_user(login, name, READER_PASSWORD, "member", ["研讨测试支部"])
+    writer = accounts.principal(accounts.get_user("writer"))
+    passage = store.get_document("central-reg-property-management-2018").passages[4]
+    note = NoteService(store, accounts).create(writer, passage.id, 0, 5, body="这一条怎么落实？", visibility="unit",
+                                               unit_id=writer.units[0][0])
+
+    def person(login: str):
+        page = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in_page(page, login, READER_PASSWORD)
+        return page, errors
+
+    replier, replier_errors = person("replier")
+    replier.goto("/notes?scope=shared")
+    card = replier.locator(f"#note-{note.id}")
+    card.locator(".reply-compose summary").click()
+    card.get_by_label(re.compile("回复（支持 Markdown")).fill("要结合**小区实际**，先摸清业主意见。<b>粗</b>")
+    card.get_by_role("button", name="发表回复").click()
+    replier.wait_for_url(re.compile(r"/notes\?scope=shared#reply-\d+$"))
+    reply = replier.locator(f"#note-{note.id} .reply").first
+    assert "小区实际" in reply.locator(".reply-body strong").inner_text()
+    assert "<b>粗</b>" in reply.inner_text()  # markup typed in a reply stays text
+    shot(replier, "11-reply-posted")
+
+    writer_page, writer_errors = person("writer")
+    badge = writer_page.locator("header.site nav a[href='/notes'] .badge")
+    assert badge.locator(".count").inner_text() == "1"
+    writer_page.goto("/notes")
+    assert "1 条新回复" in writer_page.locator(f"#note-{note.id} .thread-preview").inner_text()
+    shot(writer_page, "12-new-reply-badge")
+    writer_page.locator(f"#note-{note.id} .thread-head a").click()
+    writer_page.wait_for_url(re.compile(rf"/notes/{note.id}#replies$"))
+    assert writer_page.locator("header.site nav a[href='/notes'] .badge").count() == 0  # seen now
+    writer_page.locator(".reply").first.get_by_role("button", name="隐藏").click()
+    writer_page.locator(".reply .hidden-note").wait_for()
+    assert "笔记作者" in writer_page.locator(".reply .hidden-note").inner_text()
+    shot(writer_page, "13-reply-hidden")
+
+    bystander, bystander_errors = person("bystander")
+    bystander.goto(f"/notes/{note.id}")
+    assert bystander.locator(".reply .placeholder").inner_text() == "此回复已被隐藏"
+    assert "小区实际" not in bystander.locator("#replies").inner_text()
+    bystander.set_viewport_size({"width": 390, "height": 844})  # the discussion fits a phone
+    for path in (f"/notes/{note.id}", "/notes?scope=shared"):
+        bystander.goto(path)
+        assert bystander.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, path
+    shot(bystander, "14-discussion-phone")
+    replier.goto(f"/notes/{note.id}")
+    assert "小区实际" in replier.locator(".reply-body").inner_text()
+    assert replier.locator(".reply").get_by_role("button", name="删除").count() == 0  # hidden: not changeable now
+    for page, errors in ((replier, replier_errors), (writer_page, writer_errors), (bystander, bystander_errors)):
+        assert not errors, errors
+        page.context.close()
+
+
 def test_check_in_with_the_code_on_the_organisers_screen(browser, base_url, browser_home) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -333,8 +400,8 @@ def test_every_page_fits_a_desktop_and_a_phone(browser, base_url, browser_home) 
     who = accounts.principal(accounts.get_user("tour"))
     doc = "central-reg-property-management-2018"
     passage = store.get_document(doc).passages[3]
-    NoteService(store, accounts).create(who, passage.id, 0, 6, body="**体会**：业主大会的职责。", tags=["物业"],
-                                        visibility="unit", unit_id=who.units[0][0])
+    note = NoteService(store, accounts).create(who, passage.id, 0, 6, body="**体会**：业主大会的职责。", tags=["物业"],
+                                               visibility="unit", unit_id=who.units[0][0])
     lists = ReadingListService(store, accounts)
     reading = lists.create(who, "物业管理专题学习清单", "第一季度", unit_id=who.units[0][0])
     lists.add_item(who, reading.id, "document", document_id=doc)
@@ -344,7 +411,7 @@ def test_every_page_fits_a_desktop_and_a_phone(browser, base_url, browser_home) 
         ends_at=now + timedelta(hours=2), host_unit_id=who.units[0][0], unit_ids=[who.units[0][0]],
         place="社区党群服务中心三楼", reading_list_id=reading.id)
     pages = {"search": "/search?q=业主大会&mode=keyword", "library": "/documents", "reader": f"/documents/{doc}",
-             "passage": f"/passages/{passage.id}", "notes": "/notes", "lists": "/lists",
+             "passage": f"/passages/{passage.id}", "notes": "/notes", "thread": f"/notes/{note.id}", "lists": "/lists",
              "list": f"/lists/{reading.id}", "draft": "/lists/draft?topic=物业管理", "sessions": "/sessions",
              "session": f"/sessions/{study.id}", "screen": f"/sessions/{study.id}/screen",
              "attendance": "/attendance"}

@@ -25,10 +25,38 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_create_exactly_the_models(store: DocumentStore) -> None:
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0010"
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_migration_0010_adds_and_removes_the_discussion_tables(tmp_path: Path) -> None:
+    engine = store_module.make_engine(f"sqlite:///{tmp_path / 'replies.sqlite3'}")
+    migrate(engine, "0007")
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO users (id, login, display_name, password_hash, role, active, "
+                                   "created_at) VALUES (1, 'a', '甲', 'x', 'member', true, '2026-12-01')"))
+        connection.execute(sa.text("INSERT INTO notes (id, owner_id, document_id, start, \"end\", quote, prefix, "
+                                   "suffix, body, visibility, orphaned, created_at, updated_at) VALUES (1, 1, 'd', 0, "
+                                   "2, '学习', '', '', '', 'unit', false, '2026-12-01', '2026-12-01')"))
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO note_replies (note_id, author_id, body, fingerprint, created_at) "
+                                   "VALUES (1, 1, '回复', 'f', '2026-12-02')"))
+        connection.execute(sa.text("INSERT INTO note_reads (user_id, note_id, last_seen_reply_id, seen_at) "
+                                   "VALUES (1, 1, 1, '2026-12-02')"))
+        with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():  # one reply per note, author, text
+            connection.execute(sa.text("INSERT INTO note_replies (note_id, author_id, body, fingerprint, "
+                                       "created_at) VALUES (1, 1, '回复', 'f', '2026-12-02')"))
+    command.downgrade(_alembic_config(engine), "0007")
+    with engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+        assert {"note_replies", "note_reads"}.isdisjoint(tables)
+        assert connection.execute(sa.text("SELECT count(*) FROM notes")).scalar() == 1
+    migrate(engine)
+    assert current_revision(engine) == "0010"
+    engine.dispose()
 
 
 def test_migration_0007_splits_folded_speakers_out_of_the_issuer_and_back(tmp_path: Path) -> None:

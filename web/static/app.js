@@ -136,7 +136,9 @@
     fetch("/api/notes/" + button.getAttribute("data-note"), {
       method: "DELETE", credentials: "same-origin", headers: { "X-CSRF-Token": csrf.content }
     }).then(function (response) {
-      if (response.ok) location.reload();
+      // On a note's own discussion page the note is gone: back to the list, not a reload into "not found".
+      if (response.ok && /^\/notes\/\d+$/.test(location.pathname)) location.href = "/notes";
+      else if (response.ok) location.reload();
     });
   });
 })();

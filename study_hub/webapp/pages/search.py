@@ -72,6 +72,7 @@ def reader_page(page: PageDep, ctx: Ctx, who: OptionalUser, doc_id: str) -> Resp
     notes = ctx.notes.list(who, document=doc_id, mine_only=not shared) if who else []
     uploaded = params.get("uploaded")
     return page.render("document.html", document=detail, q=q, shared=shared,
+                       threads=ctx.replies.summaries(who, notes) if who else {},
                        uploaded=uploaded if uploaded in ("added", "updated", "metadata", "unchanged") else None,
                        passages=library.reader_passages(ctx, detail, row, q, notes),
                        orphaned=[n for n in notes if n.orphaned], semantic=ctx.health_of_semantic(),

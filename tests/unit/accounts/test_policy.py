@@ -15,6 +15,7 @@ the tables they read.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -22,11 +23,15 @@ import sqlalchemy as sa
 
 from study_hub.accounts import Principal
 from study_hub.accounts.policy import (
+    REPLY_EDIT_WINDOW,
+    discussable_notes,
     manageable,
     managed_unit_ids,
     may_add_documents,
     may_manage,
+    may_moderate_replies,
     may_organise,
+    reply_change_refusal,
     units_at_or_above,
     visible_notes,
 )
@@ -214,3 +219,51 @@ def test_visible_notes(database, who, readable) -> None:
     with database.connect() as connection:
         found = set(connection.scalars(sa.select(Note.id).where(visible_notes(who, Accounts()))))
     assert found == readable
+
+
+@pytest.mark.parametrize(("who", "readable"), [
+    (MEMBER_A1, {2, 3}),  # their shared notes; their private one has no discussion, for them either
+    (OTHER_MEMBER_A1, {2}),
+    (MEMBER_A2, set()),
+    (ORGANISER_A, {2, 3}),  # not their own private note
+    (ORGANISER_DISTRICT, {2, 3, 4, 6}),
+    (ADMIN, {2, 3, 4, 6}),
+])
+def test_discussable_notes_are_the_shared_notes_one_reads(database, who, readable) -> None:
+    with database.connect() as connection:
+        found = set(connection.scalars(sa.select(Note.id).where(discussable_notes(who, Accounts()))))
+    assert found == readable
+
+
+# --- the discussion under a note ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("who", "owner", "unit", "allowed"), [
+    (MEMBER_A1, MEMBER_A1.id, 5, True),  # the note's author
+    (OTHER_MEMBER_A1, MEMBER_A1.id, 5, False),  # a member of the note's unit (a reply's author too)
+    (ORGANISER_A, MEMBER_A1.id, 5, True), (ORGANISER_A1, MEMBER_A1.id, 5, True),  # who manage the unit
+    (ORGANISER_DISTRICT, MEMBER_A1.id, 5, True),
+    (ORGANISER_B, MEMBER_A1.id, 5, False),  # a sibling community's organiser
+    (ORGANISER_A, MEMBER_A1.id, 35, False),  # a look-alike path
+    (ORGANISER_A1, MEMBER_A1.id, 3, False),  # an organiser below the note's unit
+    (ORGANISER_A, MEMBER_A1.id, None, False),  # the unit was removed: its author and admins remain
+    (ADMIN, MEMBER_A1.id, None, True), (ADMIN, MEMBER_B1.id, 7, True),
+])
+def test_who_moderates_a_discussion(who, owner, unit, allowed) -> None:
+    assert may_moderate_replies(who, owner, PATHS.get(unit)) is allowed
+
+
+POSTED = datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("who", "hidden", "age", "edit", "refused"), [
+    (MEMBER_A1, False, REPLY_EDIT_WINDOW, True, None),  # to the minute
+    (MEMBER_A1, False, REPLY_EDIT_WINDOW * 2, True, "24 hours"),
+    (MEMBER_A1, False, REPLY_EDIT_WINDOW * 2, False, None),  # deleting has no window
+    (MEMBER_A1, True, REPLY_EDIT_WINDOW / 2, True, "hidden"), (MEMBER_A1, True, REPLY_EDIT_WINDOW / 2, False, "hidden"),
+    (OTHER_MEMBER_A1, False, REPLY_EDIT_WINDOW / 2, True, "only its author"),
+    (ADMIN, False, REPLY_EDIT_WINDOW / 2, False, "only its author"),  # moderators hide; they do not rewrite
+    (ORGANISER_A, False, REPLY_EDIT_WINDOW / 2, True, "only its author"),
+])
+def test_only_the_author_changes_a_reply_within_the_rules(who, hidden, age, edit, refused) -> None:
+    reason = reply_change_refusal(who, MEMBER_A1.id, POSTED, hidden, POSTED + age, edit=edit)
+    assert (reason is None) if refused is None else (refused in reason)
