@@ -22,16 +22,28 @@ from study_hub.store.db import _alembic_config, current_revision, migrate
 from study_hub.store.models import Base
 
 REPO = Path(__file__).resolve().parents[2]
+MIGRATIONS = REPO / "study_hub" / "store" / "migrations" / "versions"
+HEAD = max(path.name[:4] for path in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))  # the newest revision's id
+
+
+def test_the_migrations_are_one_line_numbered_in_order() -> None:
+    """Revision N revises N-1: branches merged in parallel must be re-chained, not left with two heads."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config(sa.create_engine("sqlite://")))
+    assert scripts.get_heads() == [HEAD]
+    for script in scripts.walk_revisions():
+        assert script.down_revision == (f"{int(script.revision) - 1:04d}" if script.revision != "0001" else None)
 
 
 def test_migrations_create_exactly_the_models(store: DocumentStore) -> None:
-    assert current_revision(store.engine) == "0010"
+    assert current_revision(store.engine) == HEAD
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
 
 
-def test_migration_0010_adds_and_removes_the_discussion_tables(tmp_path: Path) -> None:
+def test_migration_0008_adds_and_removes_the_discussion_tables(tmp_path: Path) -> None:
     engine = store_module.make_engine(f"sqlite:///{tmp_path / 'replies.sqlite3'}")
     migrate(engine, "0007")
     with engine.begin() as connection:
@@ -55,7 +67,7 @@ def test_migration_0010_adds_and_removes_the_discussion_tables(tmp_path: Path) -
         assert {"note_replies", "note_reads"}.isdisjoint(tables)
         assert connection.execute(sa.text("SELECT count(*) FROM notes")).scalar() == 1
     migrate(engine)
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == HEAD
     engine.dispose()
 
 

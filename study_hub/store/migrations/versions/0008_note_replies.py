@@ -1,7 +1,7 @@
 """discussion under shared notes (交流研讨): note_replies (one level, optionally quoting a reply; one row per
 note, author and text) and note_reads (how far each person has read each note's discussion)
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-10 10:00:00
 """
@@ -9,7 +9,7 @@ Create Date: 2026-12-10 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
