@@ -20,6 +20,7 @@ from study_hub.search.service import MeaningState, SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.records import RecordService
 from study_hub.study.sessions import SessionService
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class AppContext:
     notes: NoteService
     reading_lists: ReadingListService
     study_sessions: SessionService
+    records: RecordService  # the record book: a session's record, a unit's ledger
     library: LibraryAdmin  # adds and removes documents (administrators)
     templates: Jinja2Templates
 

@@ -2,4 +2,5 @@
 
 from study_hub.webapp.api import documents, lists, notes, search, sessions
 
-ROUTERS = (search.router, documents.router, notes.router, lists.router, sessions.router, sessions.stats_router)
+ROUTERS = (search.router, documents.router, notes.router, lists.router, sessions.router, sessions.stats_router,
+           sessions.units_router)
