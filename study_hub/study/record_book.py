@@ -44,7 +44,8 @@ def _record_blocks(record: SessionRecord) -> list[Block]:
     blocks = [Block("fields", rows=[
         ("会议名称", record.title), ("会议类型", record.kind_name), ("时间", record.when), ("地点", place or "—"),
         ("主办组织", record.host_unit or "—"), ("主持人", record.presider or "—"),
-        ("记录人", record.recorder or "—"), ("出席情况", figures(record)),
+        ("记录人", record.recorder or "—"),
+        ("出席情况", "（会议尚未召开）" if record.upcoming else figures(record)),
     ])]
     blocks += [Block("heading", f"实到（{len(record.present)}人）"), Block("para", _names(record.present, False)),
                Block("heading", f"迟到（{len(record.late)}人）"), Block("para", _names(record.late)),
@@ -83,7 +84,7 @@ def _lines(text: str, empty: str = "（未填写）") -> list[str]:
 
 def ledger_summary(ledger: Ledger) -> tuple[list[str], list[list[str]]]:
     header = ["序号", "日期", "类型", "会议名称", "主持人", "应到", "实到", "迟到", "请假", "缺席", "补学"]
-    rows = [[str(n), r.day, r.kind_name, r.title,
+    rows = [[str(n), r.day, r.kind_name, r.title + ("（待召开）" if r.upcoming else ""),
              r.presider or "—", str(len(r.expected)), str(len(r.present)), str(len(r.late)), str(len(r.excused)),
              str(len(r.absent)), str(r.made_up)] for n, r in enumerate(ledger.sessions, 1)]
     return header, rows
@@ -220,9 +221,10 @@ def ledger_docx(ledger: Ledger) -> bytes:
     out.add_heading("二、按类型统计", level=1)
     _docx_table(out, *ledger_counts(ledger), marked_column=5)
     out.add_paragraph(norms_line(ledger)).runs[0].font.size = Pt(9)
-    out.add_heading("三、会议记录", level=1)
-    for record in ledger.sessions:
+    for number, record in enumerate(ledger.sessions):
         out.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        if not number:  # the part's heading on the page of its first record
+            out.add_heading("三、会议记录", level=1)
         _docx_record(out, record, 2)
     return _saved(out)
 
@@ -242,7 +244,7 @@ class _Pdf:
         self.body = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK")
         self.cell = ParagraphStyle("cell", parent=self.body, fontSize=9, leading=13)
         self.small = ParagraphStyle("small", parent=self.body, fontSize=9, leading=13, textColor="#444444")
-        self.link = ParagraphStyle("link", parent=self.small, textColor="#0b57d0", wordWrap=None,
+        self.link_style = ParagraphStyle("link", parent=self.small, textColor="#0b57d0", wordWrap=None,
                                    splitLongWords=True)
         self.h1 = ParagraphStyle("h1", fontName=FONT, fontSize=15, leading=24, spaceBefore=8, spaceAfter=6)
         self.h2 = ParagraphStyle("h2", fontName=FONT, fontSize=13, leading=20, spaceBefore=6, spaceAfter=4)
@@ -263,7 +265,7 @@ class _Pdf:
 
         from reportlab.platypus import Paragraph
 
-        return Paragraph(f'<a href="{escape(url, {chr(34): "&quot;"})}">{escape(url)}</a>', self.link)
+        return Paragraph(f'<a href="{escape(url, {chr(34): "&quot;"})}">{escape(url)}</a>', self.link_style)
 
     def table(self, header: list[str], rows: list[list[str]], widths: list[float], marked: int | None = None):
         from reportlab.platypus import Table, TableStyle
@@ -336,12 +338,12 @@ def ledger_pdf(ledger: Ledger) -> bytes:
              PageBreak(), pdf.para("一、会议一览", pdf.h1)]
     if ledger.sessions:
         story.append(pdf.table(*ledger_summary(ledger), widths=[
-            w * mm for w in (9, 20, 18, 37, 16, 11, 11, 11, 11, 11, 11)]))
+            w * mm for w in (10, 20, 18, 36, 16, 11, 11, 11, 11, 11, 11)]))
     else:
         story.append(pdf.para("本期无会议记录。", pdf.body))
     story += [pdf.para("二、按类型统计", pdf.h1),
               pdf.table(*ledger_counts(ledger), widths=[w * mm for w in (30, 20, 20, 20, 16, 60)], marked=5),
-              Spacer(1, 2 * mm), pdf.para(norms_line(ledger), pdf.small), pdf.para("三、会议记录", pdf.h1)]
-    for record in ledger.sessions:
-        story += [PageBreak(), *pdf.record(record, pdf.h2)]
+              Spacer(1, 2 * mm), pdf.para(norms_line(ledger), pdf.small)]
+    for number, record in enumerate(ledger.sessions):  # the part's heading on the page of its first record
+        story += [PageBreak(), *([] if number else [pdf.para("三、会议记录", pdf.h1)]), *pdf.record(record, pdf.h2)]
     return pdf.build(story, f"“三会一课”记录台账：{ledger.unit} {ledger.period_name}")

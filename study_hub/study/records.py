@@ -97,6 +97,7 @@ class SessionRecord:
     minutes: str
     closed: bool
     reading_list: str
+    upcoming: bool = False  # not started yet when the record was made
     expected: list[Person] = field(default_factory=list)
     present: list[Person] = field(default_factory=list)  # present and late: 实到
     late: list[Person] = field(default_factory=list)
@@ -211,7 +212,8 @@ class RecordService:
             place=study.place, online_link=study.online_link, host_unit=units.get(study.host_unit_id, ""),
             presider=people["presider"].display_name if people["presider"] else "",
             recorder=people["recorder"].display_name if people["recorder"] else "",
-            agenda=study.agenda, minutes=study.minutes, closed=study.closed_at is not None, reading_list="")
+            agenda=study.agenda, minutes=study.minutes, closed=study.closed_at is not None, reading_list="",
+            upcoming=aware(study.starts_at) > self.clock())
         expected = self.study_sessions.expected(study.id)
         with self.sessions() as session:
             rows = {a.user_id: a for a in session.scalars(select(Attendance).where(
@@ -307,18 +309,17 @@ class RecordService:
                 StudySession.starts_at >= start, StudySession.starts_at < end)
                 .order_by(StudySession.starts_at, StudySession.id)))
         units = {u.id: path for u, path in self.accounts.list_units()}
-        now = self.clock()
         records = [self._record(self.study_sessions.get(who, study.id), units, base_url) for study in found]
         held: dict[str, int] = defaultdict(int)
         later: dict[str, int] = defaultdict(int)
         for record in records:
-            (held if record.starts_at <= now else later)[record.kind] += 1
+            (later if record.upcoming else held)[record.kind] += 1
         counts = [KindCount(kind, SESSION_KINDS[kind], self.norms.get(kind, 0) * quarters, held[kind], later[kind])
                   for kind in THREE_MEETINGS]
         counts += [KindCount(kind, name, None, held[kind], later[kind]) for kind, name in SESSION_KINDS.items()
                    if kind not in THREE_MEETINGS and (held[kind] or later[kind])]
         return Ledger(unit=units.get(unit.id, unit.name), unit_id=unit.id, period=period.strip().upper(),
                       period_name=name, since=since, until=date.fromordinal(after.toordinal() - 1),
-                      made_at=_local(now, self.zone), made_by=who.display_name, norms_source=NORMS_SOURCE,
+                      made_at=_local(self.clock(), self.zone), made_by=who.display_name, norms_source=NORMS_SOURCE,
                       per_quarter={k: self.norms.get(k, 0) for k in THREE_MEETINGS}, sessions=records,
                       counts=counts)
