@@ -394,11 +394,12 @@ def user_set_role(settings: Settings, login: str, role: str) -> None:
 @user.command("set-password")
 @click.argument("login")
 @click.password_option(help="Asked for (twice) when not given; at least 10 characters.")
+@click.option("--one-time", is_flag=True, help="The user must replace it with their own at the next sign-in.")
 @click.pass_obj
-def user_set_password(settings: Settings, login: str, password: str) -> None:
+def user_set_password(settings: Settings, login: str, password: str, one_time: bool) -> None:
     """Set a new password (a forgotten one); signs the user out everywhere, recorded in the audit log."""
-    _accounts(settings).set_password(login, password)
-    click.echo(f"{login} has a new password")
+    _accounts(settings).set_password(login, password, one_time=one_time)
+    click.echo(f"{login} has a new {'one-time ' if one_time else ''}password")
 
 
 @user.command("import")
