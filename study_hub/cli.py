@@ -439,6 +439,38 @@ def user_list(settings: Settings) -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True,
+              help="Run even though the database has users: the demo's units and accounts are added beside theirs "
+                   "(units of the same path are reused; demo accounts that exist get new one-time passwords).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the site is served (for the addresses "
+                                                                      "printed).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.pass_obj
+def demo(settings: Settings, force: bool, host: str, port: int) -> None:
+    """The district programme ready to show: the shipped corpus (if the store is empty), the special action's
+    organisation, a dozen accounts with one-time passwords (printed once), a reading list drafted from a topic,
+    a past session with attendance, minutes and make-up study, and an upcoming one. Refuses a database that has
+    users unless --force."""
+    from tqdm import tqdm
+
+    from study_hub.demo import describe, run_demo
+
+    bar: dict[str, tqdm] = {}
+
+    def progress(done: int, total: int, path: Path) -> None:
+        if "ingest" not in bar:
+            bar["ingest"] = tqdm(total=total, unit="file", desc="ingest", disable=None)
+        bar["ingest"].update(1)
+
+    try:
+        report = run_demo(settings, _store(settings), force, echo=click.echo, progress=progress)
+    finally:
+        for shown in bar.values():
+            shown.close()
+    click.echo("\n".join(describe(report, f"http://{host}:{port}", settings.zone)))
+
+
+@main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def backup(settings: Settings, path: Path) -> None:

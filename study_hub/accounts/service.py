@@ -173,6 +173,19 @@ class AccountService:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
 
+    def user_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(User)) or 0
+
+    def add_membership(self, login: str, unit_path: str) -> bool:
+        """Make ``login`` a member of the unit at ``unit_path`` (a no-op when they are one); True if it was added."""
+        user, unit = self.get_user(login), self.unit_by_path(unit_path)
+        with self.sessions.begin() as session:
+            if session.get(Membership, (user.id, unit.id)) is not None:
+                return False
+            session.add(Membership(user_id=user.id, unit_id=unit.id))
+        return True
+
     def get_user(self, login: str) -> User:
         with self.sessions() as session:
             user = session.scalars(select(User).where(User.login == login)).first()
