@@ -148,7 +148,7 @@ class Ledger:
 def parse_period(period: str) -> tuple[date, date, str, int]:
     """"2026Q4" (also 2026-Q4, 2026q4) or "2026" -> (first day, day after the last, name, quarters)."""
     text = period.strip().upper().replace("-", "")
-    found = re.fullmatch(r"(\d{4})(?:Q([1-4]))?", text)
+    found = re.fullmatch(r"([12]\d{3})(?:Q([1-4]))?", text)
     if not found:
         raise RecordError(f"{period!r} is not a period: a quarter like 2026Q4 or a year like 2026")
     year = int(found.group(1))

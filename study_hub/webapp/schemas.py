@@ -391,7 +391,9 @@ class SessionIn(BaseModel):
                                                "site's time zone (STUDY_HUB_TIME_ZONE).")
     ends_at: IsoDateTime
     place: str = Field(default="", max_length=500)
-    online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://\S+)$",
+    # [^\s\x85], not \S: the API's validator (Rust regex) counts U+0085 as a space, JSON Schema's regex (ECMAScript)
+    # does not, and a pattern must mean the same to clients as to the server.
+    online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://[^\s\x85]+)$",
                              description="A web address (http or https), or empty.")
     host_unit_id: RowId | None = None
     reading_list_id: RowId | None = None

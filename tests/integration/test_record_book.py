@@ -211,7 +211,7 @@ def test_presider_and_recorder_are_set_and_changed_by_organisers(branch) -> None
     assert ok(clients["shuji"].get(f"/api/sessions/{sid}"))["recorder"]["login"] == "jilu"
     attendance = clients["shuji"].get("/attendance", params={"unit": branch["a1"]}).text
     assert 'action="/ledger"' in attendance and f'<option value="{branch["a1"]}" selected>' in attendance
-    assert "2026Q4" in attendance
+    assert "2026Q4" in attendance and "2026-12-01 14:00" in attendance  # the table in local time, as exports
     sent = clients["shuji"].get("/ledger", params={"unit": branch["a1"], "period": "2026Q4", "format": "docx"},
                                 follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == \

@@ -170,7 +170,7 @@ def export(ctx: Ctx, who: CurrentUser, format: Literal["csv", "xlsx"] = "xlsx",
 @units_router.get("/{unit_id}/ledger", response_class=Response, responses=PRINTED_RESPONSES,
                   summary="The unit's 三会一课 ledger (台账) over a quarter or a year, DOCX or PDF")
 def ledger(request: Request, ctx: Ctx, who: CurrentUser, unit_id: Id,
-           period: Annotated[str | None, Query(max_length=8, pattern=r"^\d{4}(-?[Qq][1-4])?$",
+           period: Annotated[str | None, Query(max_length=8, pattern=r"^[12]\d{3}(-?[Qq][1-4])?$",
                                                description="2026Q4 (a quarter) or 2026 (a year); default: this "
                                                            "quarter")] = None,
            format: Literal["docx", "pdf"] = "docx") -> Response:

@@ -168,7 +168,8 @@ def attendance_page(page: PageDep, ctx: Ctx, who: CurrentUser) -> Response:
     stats = ctx.study_sessions.statistics(who, *local_period(since, until, ctx.settings.zone))
     export = urlencode({k: v for k, v in chosen.items() if v})
     unit = page.request.query_params.get("unit", "")
-    return page.render("attendance.html", stats=stats, tables=tables(stats), chosen=chosen, export=export,
+    return page.render("attendance.html", stats=stats, tables=tables(stats, ctx.settings.zone), chosen=chosen,
+                       export=export,
                        kinds=SESSION_KINDS, ledger_units=ctx.accounts.managed_units(who) if may_organise(who) else [],
                        ledger_unit=int(unit) if unit.isdigit() else None,
                        periods=recent_periods(ctx.study_sessions.clock(), ctx.settings.zone))
