@@ -60,7 +60,7 @@ def _record_blocks(record: SessionRecord) -> list[Block]:
         blocks.append(Block("small", f"学习清单：{record.reading_list}"))
         for number, item in enumerate(record.items, 1):
             source = "，".join(v for v in (item.doc_number, item.date) if v)
-            text = f"{number}. 《{item.title}》" + (f"（{source}）" if source else "") + \
+            text = f"{number}. 《{item.title}》{item.part}" + (f"（{source}）" if source else "") + \
                 (f"——{item.note}" if item.note else "")
             blocks += [Block("para", text), Block("link", item.url, url=item.url)]
     else:

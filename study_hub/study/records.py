@@ -67,6 +67,7 @@ class StudiedItem:
     date: str | None
     url: str
     note: str = ""  # "文件已修订…" for an orphaned item
+    part: str = ""  # a section or passage: its heading path in the document
 
 
 @dataclass
@@ -282,9 +283,13 @@ class RecordService:
                 url += f"#p-{quote(item.passage_id, safe='')}"
             note = "文件已修订，这一部分在新版本中未能找到" if item.orphaned else \
                 "" if document is not None else "原文已不在文库中"
-            title = document.title if document is not None and item.kind == "document" else item.title
+            title, part = item.title, ""
+            if document is not None:  # a part of a document is cited as the document, then where in it
+                title = document.title
+                if item.kind != "document":
+                    part = item.heading_path or ("（节选）" if item.kind == "passage" else "")
             studied.append(StudiedItem(title, document.doc_number if document else None,
-                                       document.date if document else None, url, note))
+                                       document.date if document else None, url, note, part))
         return reading.title, studied
 
     # --- a unit over a period -----------------------------------------------------------------------------------

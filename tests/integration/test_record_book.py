@@ -76,6 +76,8 @@ def branch(world):
     for doc in (DOC, "municipal-reg-qingdao-property-2021"):
         ok(call(shuji, "post", f"/api/reading-lists/{reading['id']}/items", json={"kind": "document",
                                                                                     "document_id": doc}), 201)
+    ok(call(shuji, "post", f"/api/reading-lists/{reading['id']}/items", json={
+        "kind": "section", "document_id": DOC, "heading_path": "第二章 业主及业主大会"}), 201)
     ok(call(shuji, "post", f"/api/reading-lists/{reading['id']}/assign", json={"unit_ids": [a1]}))
     meeting = ok(call(shuji, "post", "/api/sessions", json={
         "title": "第四季度支部党员大会", "kind": "branch_meeting", "starts_at": START.isoformat(),
@@ -131,6 +133,7 @@ EXPECTED_RECORD = [
     "甲", "乙（14:12签到）", "丁一（赴外地出差）", "丁二（请假未获批准：家中有事）", "丁三（多次联系未到会）",
     "传达学习《物业管理条例》", "学习清单：物业管理专题学习", "《物业管理条例》（第379号，2018-03-19）",
     "《青岛市物业管理条例》", f"http://testserver/documents/{DOC}",
+    "3. 《物业管理条例》第二章 业主及业主大会（第379号，2018-03-19）", f"http://testserver/documents/{DOC}#p-{DOC}.",
     "王书记领学《物业管理条例》第二章。", "大家围绕无物业小区治理交流发言。",
     "补学情况（1人，已确认1人）", "丁一（请假）", "确认：2026-12-0414:00王书记", "对业主大会的职责有了新的认识",
 ]
