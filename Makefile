@@ -9,7 +9,7 @@ WORKERS ?= 2
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser run serve ingest test test-slow lint bench eval clean
+.PHONY: install browser run demo serve ingest test test-slow lint bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ browser:
 ## joins by itself once the worker has encoded the passages.
 run: install
 	$(BIN)/study-hub ingest corpus --no-wait
+	$(BIN)/study-hub serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## The district programme ready to show (set up as `make run`): the demo loads the shipped corpus into an empty
+## store and builds its keyword index, creates the special action's organisation, a dozen accounts with one-time
+## passwords (printed once), a reading list drafted from a topic and two sessions; then the site is served.
+## It refuses a database that has users: `make demo DEMO_FLAGS=--force` adds the demo anyway.
+DEMO_FLAGS ?=
+demo: install
+	$(BIN)/study-hub demo --host $(HOST) --port $(PORT) $(DEMO_FLAGS)
 	$(BIN)/study-hub serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 serve: install

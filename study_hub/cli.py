@@ -394,11 +394,12 @@ def user_set_role(settings: Settings, login: str, role: str) -> None:
 @user.command("set-password")
 @click.argument("login")
 @click.password_option(help="Asked for (twice) when not given; at least 10 characters.")
+@click.option("--one-time", is_flag=True, help="The user must replace it with their own at the next sign-in.")
 @click.pass_obj
-def user_set_password(settings: Settings, login: str, password: str) -> None:
+def user_set_password(settings: Settings, login: str, password: str, one_time: bool) -> None:
     """Set a new password (a forgotten one); signs the user out everywhere, recorded in the audit log."""
-    _accounts(settings).set_password(login, password)
-    click.echo(f"{login} has a new password")
+    _accounts(settings).set_password(login, password, one_time=one_time)
+    click.echo(f"{login} has a new {'one-time ' if one_time else ''}password")
 
 
 @user.command("import")
@@ -435,6 +436,38 @@ def user_list(settings: Settings) -> None:
     for row in users:
         who = accounts.principal(row)
         click.echo(f"{row.login:<20} {row.display_name:<10} {row.role:<10} {', '.join(n for _, n, _ in who.units)}")
+
+
+@main.command()
+@click.option("--force", is_flag=True,
+              help="Run even though the database has users: the demo's units and accounts are added beside theirs "
+                   "(units of the same path are reused; demo accounts that exist get new one-time passwords).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the site is served (for the addresses "
+                                                                      "printed).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.pass_obj
+def demo(settings: Settings, force: bool, host: str, port: int) -> None:
+    """The district programme ready to show: the shipped corpus (if the store is empty), the special action's
+    organisation, a dozen accounts with one-time passwords (printed once), a reading list drafted from a topic,
+    a past session with attendance, minutes and make-up study, and an upcoming one. Refuses a database that has
+    users unless --force."""
+    from tqdm import tqdm
+
+    from study_hub.demo import describe, run_demo
+
+    bar: dict[str, tqdm] = {}
+
+    def progress(done: int, total: int, path: Path) -> None:
+        if "ingest" not in bar:
+            bar["ingest"] = tqdm(total=total, unit="file", desc="ingest", disable=None)
+        bar["ingest"].update(1)
+
+    try:
+        report = run_demo(settings, _store(settings), force, echo=click.echo, progress=progress)
+    finally:
+        for shown in bar.values():
+            shown.close()
+    click.echo("\n".join(describe(report, f"http://{host}:{port}", settings.zone)))
 
 
 @main.command()

@@ -19,6 +19,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else Path.cwd()
 
 MiB = 1024 * 1024
+# 三会一课: how many sessions of each type a Party branch holds per quarter, by the common rule (《中国共产党支部工作
+# 条例（试行）》, 2018): the branch's general meeting (支部党员大会) once a quarter, its committee (支委会) and each
+# Party group (党小组会) once a month, a Party lecture (党课) once a quarter. The record book's ledger counts a
+# unit's sessions against these (a year: four times as many).
+THREE_MEETINGS_ONE_LECTURE = {"branch_meeting": 1, "committee": 3, "group_meeting": 3, "party_lecture": 1}
+NormKind = Literal["branch_meeting", "committee", "group_meeting", "party_lecture"]
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 PLACEHOLDER_SECRETS = {DEVELOPMENT_SECRET, "", "changeme", "change-me", "secret", "please-change-me"}
 
@@ -74,11 +80,22 @@ class Settings(BaseSettings):
                            "file in home (no server), or redis://host:port/db for several nodes.")
     search_cache: int = Field(default=1024, ge=0, description="Search answers, related-passage lists and query "
                                                               "vectors kept per server process (0: none).")
+    session_norms: dict[NormKind, int] = Field(
+        default_factory=lambda: dict(THREE_MEETINGS_ONE_LECTURE),
+        description="三会一课: sessions of each type a unit must hold per quarter (a year: four times as many), as "
+                    "JSON; the types given replace the common rule's, the others keep it (0: no requirement).")
 
     @field_validator("indexes_dir", "uploads_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value):
         return None if value in ("", None) else value  # STUDY_HUB_INDEXES_DIR= means the home's, not "."
+
+    @field_validator("session_norms")
+    @classmethod
+    def _norms_over_the_rule(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(count < 0 for count in value.values()):
+            raise ValueError("a number of sessions per quarter is 0 or more")
+        return {**THREE_MEETINGS_ONE_LECTURE, **value}
 
     @field_validator("time_zone")
     @classmethod

@@ -28,3 +28,7 @@ class PermissionDenied(StudyHubError):
 
 class NotSignedIn(StudyHubError):
     """The request needs a signed-in user."""
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """Signed in with a one-time password: nothing but replacing it (and signing out) until it is replaced."""

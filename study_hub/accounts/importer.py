@@ -2,7 +2,7 @@
 
 Every row is checked on its own; a bad row is reported with its number and reason and the rest still
 import. Rows without a password get a random one-time password, returned in the report so the organiser
-can hand it over (it is stored only as a hash).
+can hand it over (it is stored only as a hash); its first sign-in must replace it.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def import_members(accounts: AccountService, rows: list[dict[str, str]], actor: 
                 for unit_path in units:  # an organiser imports only into the units they manage
                     if not actor.manages(accounts.unit_by_path(unit_path).path):
                         raise AccountError(f"{unit_path!r} is not a unit you manage")
-            accounts.add_user(login, row.get("name", ""), password or generated, role, units, actor=actor)
+            accounts.add_user(login, row.get("name", ""), password or generated, role, units, actor=actor,
+                              one_time=generated is not None)
         except StudyHubError as exc:
             report.rejected.append((number, str(exc)))
             continue

@@ -55,6 +55,7 @@ class Principal:
     display_name: str
     role: str
     units: tuple[tuple[int, str, str], ...] = field(default_factory=tuple)  # (id, name, path)
+    must_change_password: bool = False  # signed in with a one-time password: nothing else until it is replaced
 
     @property
     def unit_ids(self) -> set[int]:
@@ -142,7 +143,9 @@ class AccountService:
     # --- users -----------------------------------------------------------------------------------------
 
     def add_user(self, login: str, display_name: str, password: str, role: str = "member",
-                 units: list[str] | None = None, actor: Principal | None = None) -> User:
+                 units: list[str] | None = None, actor: Principal | None = None, one_time: bool = False) -> User:
+        """A user; ``one_time``: the password is one-time (handed over by someone else), and the first sign-in
+        must replace it before anything else."""
         login = login.strip()
         if not login or len(login) > 100 or any(c.isspace() for c in login):
             raise AccountError(f"a login id must be 1–100 characters without spaces: {login!r}")
@@ -155,7 +158,7 @@ class AccountService:
         try:
             with self.sessions.begin() as session:
                 user = User(login=login, display_name=display_name.strip(), role=role,
-                            password_hash=self.hasher.hash(password))
+                            password_hash=self.hasher.hash(password), must_change_password=one_time)
                 session.add(user)
                 session.flush()
                 for unit in unit_rows:
@@ -169,6 +172,19 @@ class AccountService:
     def _check_password(password: str) -> None:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+    def user_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(User)) or 0
+
+    def add_membership(self, login: str, unit_path: str) -> bool:
+        """Make ``login`` a member of the unit at ``unit_path`` (a no-op when they are one); True if it was added."""
+        user, unit = self.get_user(login), self.unit_by_path(unit_path)
+        with self.sessions.begin() as session:
+            if session.get(Membership, (user.id, unit.id)) is not None:
+                return False
+            session.add(Membership(user_id=user.id, unit_id=unit.id))
+        return True
 
     def get_user(self, login: str) -> User:
         with self.sessions() as session:
@@ -185,20 +201,44 @@ class AccountService:
             session.get(User, user.id).role = role
         self.audit("role_changed", actor.id if actor else None, f"user:{login}", {"from": user.role, "to": role})
 
-    def set_password(self, login: str, password: str, actor: Principal | None = None) -> None:
+    def set_password(self, login: str, password: str, actor: Principal | None = None, one_time: bool = False) -> None:
+        """A new password set for someone (a forgotten one); ``one_time``: they must replace it at next sign-in."""
         self._check_password(password)
         user = self.get_user(login)
         with self.sessions.begin() as session:
-            session.get(User, user.id).password_hash = self.hasher.hash(password)
+            row = session.get(User, user.id)
+            row.password_hash, row.must_change_password = self.hasher.hash(password), one_time
             session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # sign out everywhere
-        self.audit("password_changed", actor.id if actor else None, f"user:{login}")
+        self.audit("password_changed", actor.id if actor else None, f"user:{login}", {"one_time": one_time})
+
+    def change_own_password(self, who: Principal, current: str, new: str, keep_session: str | None = None) -> None:
+        """``who`` replaces their password (a one-time one above all): the current one must be right and the new
+        one different; every other sign-in of theirs ends (``keep_session``: the token of the one that asked)."""
+        self._check_password(new)
+        if new == current:
+            raise AccountError("choose a new password, not the one you were given")
+        with self.sessions() as session:
+            user = session.get(User, who.id)
+        try:
+            self.hasher.verify(user.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            raise AccountError("the current password is wrong") from None
+        with self.sessions.begin() as session:
+            row = session.get(User, who.id)
+            row.password_hash, row.must_change_password = self.hasher.hash(new), False
+            others = LoginSession.user_id == who.id
+            if keep_session:
+                others &= LoginSession.token_hash != token_digest(keep_session)
+            session.execute(delete(LoginSession).where(others))
+        self.audit("password_changed", who.id, f"user:{who.login}", {"by": "self"})
 
     def principal(self, user: User) -> Principal:
         with self.sessions() as session:
             units = session.execute(select(Unit.id, Unit.name, Unit.path).join(
                 Membership, Membership.unit_id == Unit.id).where(Membership.user_id == user.id)
                 .order_by(Unit.path)).all()
-        return Principal(user.id, user.login, user.display_name, user.role, tuple(tuple(u) for u in units))
+        return Principal(user.id, user.login, user.display_name, user.role, tuple(tuple(u) for u in units),
+                         bool(user.must_change_password))
 
     def managed_members(self, who: Principal, logins) -> dict[str, User]:
         """login -> user for the ``logins`` that ``who`` may act on: members of a unit they manage (one query).

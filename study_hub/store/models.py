@@ -104,6 +104,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))  # admin | organiser | member
     active: Mapped[bool] = mapped_column(default=True)
+    # A one-time password (generated on import, by the demo): the next sign-in must set a new one first.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -291,6 +293,11 @@ class StudySession(Base):
     reading_list_id: Mapped[int | None] = mapped_column(ForeignKey("reading_lists.id", ondelete="SET NULL"))
     agenda: Mapped[str] = mapped_column(Text, default="")
     minutes: Mapped[str] = mapped_column(Text, default="")
+    # 主持人 and 记录人 of the record book. No foreign keys, like the deciders on attendance rows: users are
+    # deactivated, never deleted, and SQLite cannot add a constraint to a table without copying it (the copy
+    # would cascade-delete the attendance rows).
+    presider_id: Mapped[int | None] = mapped_column(Integer)
+    recorder_id: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

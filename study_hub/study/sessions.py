@@ -1,7 +1,8 @@
 """Study sessions (学习会 / 三会一课 / 专题学习) and attendance: check-in, leave, absence, make-up study.
 
 - A session has a host unit, expected attendees (units, meaning their members and the units below, and/or
-  people), an optional reading list, an agenda and minutes.
+  people), an optional reading list, an agenda and minutes, and for the record book its 主持人 (presider) and
+  记录人 (recorder).
 - Check-in: the organiser's screen shows a QR code and a 6-digit short code for a token that lives
   ``TOKEN_SECONDS`` and is valid for every expected attendee meanwhile (the screen rotates it every few
   seconds, so a photo sent out of the room is worth seconds); a signed-in expected attendee presents it during
@@ -193,8 +194,8 @@ class SessionService:
 
     def create(self, who: Principal, *, title: str, kind: str, starts_at: datetime, ends_at: datetime,
                host_unit_id: int | None, place: str = "", online_link: str = "", agenda: str = "",
-               reading_list_id: int | None = None, unit_ids: list[int] = (), logins: list[str] = ()
-               ) -> StudySession:
+               reading_list_id: int | None = None, unit_ids: list[int] = (), logins: list[str] = (),
+               presider: str | None = None, recorder: str | None = None) -> StudySession:
         if not may_organise(who):
             raise PermissionDenied("only organisers and admins schedule study sessions")
         if kind not in SESSION_KINDS:
@@ -212,6 +213,7 @@ class SessionService:
         users = self.accounts.managed_members(who, logins)
         if unknown := sorted(set(logins) - set(users)):  # unknown and foreign logins alike: no probing
             raise NotFoundError(f"not members of a unit you manage: {', '.join(unknown)}")
+        people = self._people(who, {"presider": presider, "recorder": recorder})
         if reading_list_id is not None:
             with self.sessions() as session:
                 reading = session.get(ReadingList, reading_list_id)
@@ -221,12 +223,42 @@ class SessionService:
         with self.sessions.begin() as session:
             study = StudySession(title=title.strip(), kind=kind, starts_at=starts_at, ends_at=ends_at, place=place,
                                  online_link=online_link, host_unit_id=host_unit_id, agenda=agenda,
-                                 reading_list_id=reading_list_id, created_by=who.id)
+                                 reading_list_id=reading_list_id, created_by=who.id,
+                                 presider_id=people["presider"], recorder_id=people["recorder"])
             session.add(study)
             session.flush()
             session.add_all([SessionInvitee(session_id=study.id, unit_id=u) for u in unit_ids])
             session.add_all([SessionInvitee(session_id=study.id, user_id=u.id) for u in users.values()])
         return study
+
+    ROLES = ("presider", "recorder")  # 主持人, 记录人
+
+    def _people(self, who: Principal, logins: dict[str, str | None]) -> dict[str, int | None]:
+        """Role -> user id for the logins given (empty or None: nobody): members of a unit ``who`` manages."""
+        wanted = {role: (login or "").strip() for role, login in logins.items()}
+        found = self.accounts.managed_members(who, [login for login in wanted.values() if login])
+        if unknown := sorted({login for login in wanted.values() if login and login not in found}):
+            raise NotFoundError(f"not members of a unit you manage: {', '.join(unknown)}")
+        return {role: found[login].id if login else None for role, login in wanted.items()}
+
+    def set_people(self, who: Principal, session_id: int, **logins: str | None) -> None:
+        """Set (a login) or clear (None, "") the session's presider and/or recorder; organisers only."""
+        if unknown := set(logins) - set(self.ROLES):
+            raise SessionError(f"a session's people are its {' and '.join(self.ROLES)}, not {', '.join(unknown)}")
+        self._managed(who, session_id)
+        people = self._people(who, logins)
+        with self.sessions.begin() as session:
+            study = session.get(StudySession, session_id)
+            for role, user_id in people.items():
+                setattr(study, f"{role}_id", user_id)
+
+    def people(self, study: StudySession) -> dict[str, User | None]:
+        """The session's presider and recorder (None where nobody is set)."""
+        ids = {role: getattr(study, f"{role}_id") for role in self.ROLES}
+        with self.sessions() as session:
+            users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
+                [i for i in ids.values() if i is not None])))}
+        return {role: users.get(user_id) for role, user_id in ids.items()}
 
     def set_minutes(self, who: Principal, session_id: int, minutes: str) -> None:
         self._managed(who, session_id)

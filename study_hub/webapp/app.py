@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from study_hub import __version__
 from study_hub.accounts import AccountService, LoginThrottled
 from study_hub.config import Settings
-from study_hub.errors import NotFoundError, NotSignedIn, PermissionDenied, StudyHubError
+from study_hub.errors import NotFoundError, NotSignedIn, PasswordChangeRequired, PermissionDenied, StudyHubError
 from study_hub.index.builder import IndexMismatchError
 from study_hub.jobs.queue import JobQueue
 from study_hub.jobs.worker import index_service
@@ -31,11 +31,12 @@ from study_hub.search.service import IndexNotBuiltError, SearchService
 from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.records import RecordService
 from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
 from study_hub.webapp import api, pages
 from study_hub.webapp.context import AppContext
-from study_hub.webapp.deps import SESSION_COOKIE, error_page_of
+from study_hub.webapp.deps import PASSWORD_PAGE, SESSION_COOKIE, error_page_of
 from study_hub.webapp.middleware import BodyLimit, SecurityHeaders
 from study_hub.webapp.schemas import problem_response
 from study_hub.webapp.templating import WEB_DIR, build_templates
@@ -46,6 +47,7 @@ _FROM_SETTINGS: Any = object()
 # error class -> (HTTP status, short code); the message is the error's own, written for a person
 _ERRORS: list[tuple[type[Exception], int, str]] = [
     (NotSignedIn, 401, "not_signed_in"),
+    (PasswordChangeRequired, 403, "password_change_required"),
     (PermissionDenied, 403, "forbidden"),
     (LoginThrottled, 429, "too_many_attempts"),
     (QueryError, 400, "bad_request"),
@@ -82,11 +84,14 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     accounts = AccountService(store, settings.session_hours)
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
     index = index_service(settings, store, JobQueue(settings))
+    study_sessions = SessionService(store, accounts, zone=settings.zone)
     context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index,
                          notes=NoteService(store, accounts, zone=settings.zone),
                          replies=ReplyService(store, accounts),
                          reading_lists=ReadingListService(store, accounts, search),
-                         study_sessions=SessionService(store, accounts, zone=settings.zone),
+                         study_sessions=study_sessions,
+                         records=RecordService(store, accounts, study_sessions, settings.session_norms,
+                                               zone=settings.zone),
                          library=LibraryAdmin(settings, store, accounts, index), templates=build_templates())
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
@@ -159,6 +164,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem_response(status, code, str(exc))
         if status == 401:  # a page that needs a signed-in user: sign in, then come back
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
+        if isinstance(exc, PasswordChangeRequired):  # a one-time password: replace it, then come back
+            return RedirectResponse(f"{PASSWORD_PAGE}?{urlencode({'next': request.url.path})}", status_code=303)
         return error_page_of(request).error(status, str(exc))
 
     for cls, _, _ in _ERRORS:

@@ -20,6 +20,7 @@ from study_hub.search.service import MeaningState, SearchService
 from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
+from study_hub.study.records import RecordService
 from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
 
@@ -37,6 +38,7 @@ class AppContext:
     replies: ReplyService  # the discussion under shared notes
     reading_lists: ReadingListService
     study_sessions: SessionService
+    records: RecordService  # the record book: a session's record, a unit's ledger
     library: LibraryAdmin  # adds and removes documents (administrators)
     templates: Jinja2Templates
 

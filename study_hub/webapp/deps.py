@@ -17,13 +17,17 @@ from fastapi import Depends, Request
 
 from study_hub.accounts import Principal
 from study_hub.config import Settings
-from study_hub.errors import NotSignedIn, PermissionDenied
+from study_hub.errors import NotSignedIn, PasswordChangeRequired, PermissionDenied
 from study_hub.webapp.context import AppContext
 from study_hub.webapp.templating import Page
 
 SESSION_COOKIE = "study_hub_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+PASSWORD_PAGE = "/account/password"
+# What someone signed in with a one-time password may reach before replacing it: the form that replaces it,
+# the API that does, who they are (for the CSRF token) and signing out.
+BEFORE_NEW_PASSWORD = {PASSWORD_PAGE, "/api/me/password", "/api/me", "/logout"}
 
 
 def get_context(request: Request) -> AppContext:
@@ -51,8 +55,17 @@ def signed_in(request: Request, ctx: AppContext) -> tuple[Principal, str] | None
     return request.state.signed_in
 
 
+def _one_time_password_replaced(request: Request, who: Principal) -> None:
+    """A one-time password is good for one thing: setting one's own (everything else waits until then)."""
+    if who.must_change_password and request.url.path not in BEFORE_NEW_PASSWORD:
+        raise PasswordChangeRequired("you signed in with a one-time password: set your own password first "
+                                     f"({PASSWORD_PAGE}, or POST /api/me/password)")
+
+
 def optional_user(request: Request, ctx: Ctx) -> Principal | None:
     found = signed_in(request, ctx)
+    if found:
+        _one_time_password_replaced(request, found[0])
     return found[0] if found else None
 
 
@@ -62,6 +75,7 @@ def require_user(request: Request, ctx: Ctx) -> Principal:
     if found is None:
         raise NotSignedIn("sign in first (/login)")
     who, csrf = found
+    _one_time_password_replaced(request, who)
     if request.method in UNSAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent and request.headers.get("content-type", "").startswith(

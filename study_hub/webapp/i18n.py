@@ -264,6 +264,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_none": {"zh": "未签到", "en": "Not recorded"},
     "export_csv": {"zh": "导出 CSV", "en": "Export CSV"},
     "export_xlsx": {"zh": "导出 Excel", "en": "Export Excel"},
+    "presider": {"zh": "主持人", "en": "Chair"},
+    "recorder": {"zh": "记录人", "en": "Minute-taker"},
+    "record_book": {"zh": "会议记录本", "en": "Record book"},
+    "ledger": {"zh": "三会一课台账", "en": "Meetings ledger"},
+    "period": {"zh": "期间", "en": "Period"},
+    "format": {"zh": "格式", "en": "Format"},
+    "export_ledger": {"zh": "导出台账", "en": "Export the ledger"},
+    "ledger_help": {"zh": "封面、会议一览、按类型对照三会一课规定次数（标出差额），以及每次会议的记录。",
+                    "en": "Cover, the sessions with attendance, counts per type against the required frequency "
+                          "(shortfalls marked), then every session's record."},
+    "change_password": {"zh": "修改密码", "en": "Change password"},
+    "current_password": {"zh": "当前密码", "en": "Current password"},
+    "new_password": {"zh": "新密码（至少 10 个字符）", "en": "New password (at least 10 characters)"},
+    "repeat_password": {"zh": "再次输入新密码", "en": "New password again"},
+    "one_time_intro": {"zh": "您使用的是一次性密码。请先设置自己的新密码，然后才能使用其他功能。",
+                       "en": "You signed in with a one-time password. Set a password of your own before anything "
+                             "else."},
     "intro": {"zh": "逐字逐句检索中央、省、市、区各级文件和领导讲话原文。", "en":
               "Search the original texts of central, provincial, municipal and district documents and speeches."},
 }

@@ -234,6 +234,13 @@ class Me(BaseModel):
     role: str
     units: list[UnitRef]
     csrf_token: str = Field(description="Send it as the X-CSRF-Token header with every POST, PATCH and DELETE.")
+    must_change_password: bool = Field(False, description="Signed in with a one-time password: every other call "
+                                                          "answers 403 until POST /api/me/password replaces it.")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(min_length=10, max_length=1000)
 
 
 class NoteCreate(BaseModel):
@@ -443,13 +450,29 @@ class SessionIn(BaseModel):
                                                "site's time zone (STUDY_HUB_TIME_ZONE).")
     ends_at: IsoDateTime
     place: str = Field(default="", max_length=500)
-    online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://\S+)$",
+    # [^\s\x85], not \S: the API's validator (Rust regex) counts U+0085 as a space, JSON Schema's regex (ECMAScript)
+    # does not, and a pattern must mean the same to clients as to the server.
+    online_link: str = Field(default="", max_length=1000, pattern=r"^(|https?://[^\s\x85]+)$",
                              description="A web address (http or https), or empty.")
     host_unit_id: RowId | None = None
     reading_list_id: RowId | None = None
     agenda: str = Field(default="", max_length=20_000)
     unit_ids: list[RowId] = Field(default=[], max_length=200)
     logins: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=1000)
+    presider: str | None = Field(default=None, max_length=100, description="Login of the 主持人 (chair).")
+    recorder: str | None = Field(default=None, max_length=100, description="Login of the 记录人 (who takes the "
+                                                                           "minutes).")
+
+
+class SessionPeopleIn(BaseModel):
+    """Only the fields sent change; null (or "") clears one."""
+    presider: str | None = Field(default=None, max_length=100, description="Login of the 主持人.")
+    recorder: str | None = Field(default=None, max_length=100, description="Login of the 记录人.")
+
+
+class PersonRef(BaseModel):
+    login: str
+    display_name: str
 
 
 class AttendanceOut(BaseModel):
@@ -479,6 +502,8 @@ class SessionOut(BaseModel):
     minutes: str
     closed: bool
     manageable: bool
+    presider: PersonRef | None = Field(description="主持人")
+    recorder: PersonRef | None = Field(description="记录人")
     attendance: list[AttendanceOut] = Field(description="Everyone expected (organisers) or your own record.")
 
 

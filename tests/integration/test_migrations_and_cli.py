@@ -121,6 +121,32 @@ def test_migration_0007_splits_folded_speakers_out_of_the_issuer_and_back(tmp_pa
     engine.dispose()
 
 
+def test_migration_0009_adds_the_record_books_people_and_one_time_passwords_keeping_every_row(tmp_path: Path) -> None:
+    engine = store_module.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    migrate(engine, "0008")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO users (id, login, display_name, password_hash, role, active, created_at)"
+                                   " VALUES (1, 'shuji', '王书记', 'x', 'organiser', true, :now)"), {"now": now})
+        connection.execute(sa.text("INSERT INTO study_sessions (id, title, kind, starts_at, ends_at, place, "
+                                   "online_link, agenda, minutes, created_by) VALUES (1, '支部党员大会', "
+                                   "'branch_meeting', :now, :now, '', '', '', '记录', 1)"), {"now": now})
+        connection.execute(sa.text("INSERT INTO attendance (session_id, user_id, status, method, leave_reason, "
+                                   "makeup_reflection) VALUES (1, 1, 'present', 'code', '', '')"))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT presider_id, recorder_id, minutes FROM study_sessions")).one() == \
+            (None, None, "记录")
+        assert connection.execute(sa.text("SELECT must_change_password FROM users")).scalar() in (False, 0)
+        assert connection.execute(sa.text("SELECT count(*) FROM attendance")).scalar() == 1
+    command.downgrade(_alembic_config(engine), "0008")
+    with engine.connect() as connection:
+        assert "presider_id" not in {c["name"] for c in sa.inspect(connection).get_columns("study_sessions")}
+        assert "must_change_password" not in {c["name"] for c in sa.inspect(connection).get_columns("users")}
+        assert connection.execute(sa.text("SELECT count(*) FROM attendance")).scalar() == 1  # no table copied
+    engine.dispose()
+
+
 def _cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from study_hub.cli import run; run()", *args],

@@ -4,4 +4,4 @@ from study_hub.webapp.api import documents, lists, notes, replies, search, sessi
 
 # replies before notes: /api/notes/unread is matched before /api/notes/{note_id}
 ROUTERS = (search.router, documents.router, replies.router, notes.router, lists.router, sessions.router,
-           sessions.stats_router)
+           sessions.stats_router, sessions.units_router)

@@ -1,4 +1,5 @@
-"""The notes API under /api/notes and /api/me: the same NoteService (and rules) as the pages."""
+"""The notes API under /api/notes, and /api/me (who is signed in, their password): the same services (and rules)
+as the pages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from study_hub.webapp import schemas
-from study_hub.webapp.deps import Ctx, CurrentUser, signed_in
+from study_hub.webapp.deps import SESSION_COOKIE, Ctx, CurrentUser, signed_in
 from study_hub.webapp.present.notes import note_out
 
 NoteId = schemas.PathId
@@ -24,7 +25,16 @@ router = APIRouter(prefix="/api", tags=["notes"], responses=schemas.problems({
 def me(request: Request, ctx: Ctx, who: CurrentUser) -> schemas.Me:
     _, csrf = signed_in(request, ctx)
     return schemas.Me(login=who.login, display_name=who.display_name, role=who.role, csrf_token=csrf,
-                      units=[schemas.UnitRef(id=i, name=n) for i, n, _ in who.units])
+                      units=[schemas.UnitRef(id=i, name=n) for i, n, _ in who.units],
+                      must_change_password=who.must_change_password)
+
+
+@router.post("/me/password", status_code=204, summary="Replace your password (a one-time one first of all)",
+             responses=schemas.problems({400: "The current password is wrong, or the new one too short or the same."}))
+def change_password(request: Request, ctx: Ctx, who: CurrentUser, body: schemas.PasswordChange) -> Response:
+    ctx.accounts.change_own_password(who, body.current_password, body.new_password,
+                                     keep_session=request.cookies.get(SESSION_COOKIE))
+    return Response(status_code=204)
 
 
 def _filters(mine: bool, doc: str | None, tag: str | None, q: str | None, since: date | None,

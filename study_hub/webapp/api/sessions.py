@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from study_hub.study.form_values import local_period
+from study_hub.study.record_book import ledger_docx, ledger_pdf, record_docx, record_pdf
 from study_hub.study.sessions import to_csv, to_xlsx
 from study_hub.webapp import schemas
 from study_hub.webapp.deps import Ctx, CurrentUser
@@ -24,6 +25,18 @@ ERRORS = schemas.problems({
 })
 router = APIRouter(prefix="/api/sessions", tags=["study sessions"], responses=ERRORS)
 stats_router = APIRouter(prefix="/api/attendance", tags=["attendance"], responses=ERRORS)
+units_router = APIRouter(prefix="/api/units", tags=["record book"], responses=schemas.problems({
+    400: "A period that is not a quarter (2026Q4) or a year (2026).",
+    403: "Not an organiser of the unit or a unit above it (or an admin).",
+    404: "No such unit.",
+}))
+PRINTED = {"docx": schemas.DOCX, "pdf": "application/pdf"}
+PRINTED_RESPONSES = {200: {"content": {schemas.DOCX: {}, "application/pdf": {}}}}
+
+
+def _site(request: Request) -> str:
+    """The site's address, for the links a printed record carries into the reader."""
+    return str(request.base_url).rstrip("/")
 
 
 @router.get("", response_model=list[schemas.SessionOut], summary="Sessions you organise or are expected at")
@@ -43,6 +56,13 @@ def create(ctx: Ctx, who: CurrentUser, body: schemas.SessionIn) -> schemas.Sessi
 
 @router.get("/{session_id}", response_model=schemas.SessionOut, summary="A session with its attendance")
 def get(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
+    return session_out(ctx, who, session_id)
+
+
+@router.patch("/{session_id}", response_model=schemas.SessionOut,
+              summary="Set or clear the session's 主持人 (presider) and 记录人 (recorder) (organisers)")
+def update(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.SessionPeopleIn) -> schemas.SessionOut:
+    ctx.study_sessions.set_people(who, session_id, **body.model_dump(include=body.model_fields_set))
     return session_out(ctx, who, session_id)
 
 
@@ -108,6 +128,17 @@ def minutes(ctx: Ctx, who: CurrentUser, session_id: Id, body: schemas.MinutesIn)
     return session_out(ctx, who, session_id)
 
 
+@router.get("/{session_id}/record", response_class=Response, responses=PRINTED_RESPONSES,
+            summary="The session's record for the record book (会议记录), DOCX or PDF (its organisers)")
+def record(request: Request, ctx: Ctx, who: CurrentUser, session_id: Id,
+           format: Literal["docx", "pdf"] = "docx") -> Response:
+    found = ctx.records.session_record(who, session_id, _site(request))
+    data = record_docx(found) if format == "docx" else record_pdf(found)
+    ctx.accounts.audit("session_record_exported", who.id, f"session:{session_id}", {"format": format})
+    return Response(data, media_type=PRINTED[format],
+                    headers={"Content-Disposition": f'attachment; filename="session-record-{session_id}.{format}"'})
+
+
 @router.post("/{session_id}/close", response_model=schemas.SessionOut,
              summary="Close the session: everyone expected and unrecorded is absent")
 def close(ctx: Ctx, who: CurrentUser, session_id: Id) -> schemas.SessionOut:
@@ -135,3 +166,17 @@ def export(ctx: Ctx, who: CurrentUser, format: Literal["csv", "xlsx"] = "xlsx",
                         headers={"Content-Disposition": f'attachment; filename="attendance-{table}.csv"'})
     return Response(to_xlsx(stats, ctx.settings.zone), media_type=schemas.XLSX,
                     headers={"Content-Disposition": 'attachment; filename="attendance.xlsx"'})
+
+
+@units_router.get("/{unit_id}/ledger", response_class=Response, responses=PRINTED_RESPONSES,
+                  summary="The unit's 三会一课 ledger (台账) over a quarter or a year, DOCX or PDF")
+def ledger(request: Request, ctx: Ctx, who: CurrentUser, unit_id: Id,
+           period: Annotated[str | None, Query(max_length=8, pattern=r"^[12]\d{3}(-?[Qq][1-4])?$",
+                                               description="2026Q4 (a quarter) or 2026 (a year); default: this "
+                                                           "quarter")] = None,
+           format: Literal["docx", "pdf"] = "docx") -> Response:
+    found = ctx.records.ledger(who, unit_id, period, _site(request))
+    data = ledger_docx(found) if format == "docx" else ledger_pdf(found)
+    ctx.accounts.audit("ledger_exported", who.id, f"unit:{unit_id}", {"period": found.period, "format": format})
+    return Response(data, media_type=PRINTED[format], headers={
+        "Content-Disposition": f'attachment; filename="ledger-{unit_id}-{found.period}.{format}"'})

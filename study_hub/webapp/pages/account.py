@@ -10,13 +10,14 @@ import hashlib
 import hmac
 import secrets
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from study_hub.accounts import LoginFailed, LoginThrottled
-from study_hub.errors import PermissionDenied
-from study_hub.webapp.deps import FORM_POST, SESSION_COOKIE, Ctx, CurrentUser, PageDep, client_ip
+from study_hub.errors import PermissionDenied, StudyHubError
+from study_hub.webapp.deps import FORM_POST, PASSWORD_PAGE, SESSION_COOKIE, Ctx, CurrentUser, PageDep, client_ip
 from study_hub.webapp.messages import safe_next
 
 LOGIN_NONCE_COOKIE = "study_hub_login_nonce"
@@ -50,7 +51,10 @@ def login(request: Request, page: PageDep, ctx: Ctx, login: Annotated[str, Form(
     except (LoginFailed, LoginThrottled) as exc:
         return page.redirect("/login", str(exc), next=safe_next(next))
     token, _ = ctx.accounts.start_session(user)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if user.must_change_password:  # a one-time password: first a password of their own, then where they were going
+        target = f"{PASSWORD_PAGE}?{urlencode({'next': target})}"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ctx.settings.session_hours * 3600), httponly=True,
                         samesite="lax", secure=ctx.settings.environment == "production")
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/login")
@@ -63,3 +67,25 @@ def logout(request: Request, ctx: Ctx, who: CurrentUser) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get(PASSWORD_PAGE, response_class=HTMLResponse)
+def password_page(page: PageDep, who: CurrentUser, next: str = "/") -> Response:
+    return page.render("password.html", next=safe_next(next), one_time=who.must_change_password,
+                       error=page.message())
+
+
+@router.post(PASSWORD_PAGE, dependencies=FORM_POST)
+def change_password(request: Request, page: PageDep, ctx: Ctx, who: CurrentUser,
+                    current_password: Annotated[str, Form(max_length=1000)],
+                    new_password: Annotated[str, Form(max_length=1000)],
+                    repeat_password: Annotated[str, Form(max_length=1000)],
+                    next: Annotated[str, Form(max_length=1000)] = "/") -> Response:
+    try:
+        if new_password != repeat_password:
+            raise StudyHubError("the two new passwords differ")
+        ctx.accounts.change_own_password(who, current_password, new_password,
+                                         keep_session=request.cookies.get(SESSION_COOKIE))
+    except StudyHubError as exc:
+        return page.redirect(PASSWORD_PAGE, str(exc), next=safe_next(next))
+    return RedirectResponse(safe_next(next), status_code=303)

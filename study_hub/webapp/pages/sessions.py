@@ -3,15 +3,16 @@ organiser's check-in screen, the page a QR code opens, and the attendance statis
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from study_hub.accounts.policy import may_organise
 from study_hub.errors import NotFoundError, PermissionDenied, StudyHubError
 from study_hub.study.form_values import local_date, local_period, local_time, logins_from_text
+from study_hub.study.records import recent_periods
 from study_hub.study.sessions import SESSION_KINDS, tables
 from study_hub.webapp.deps import FORM_POST, Ctx, CurrentUser, PageDep
 from study_hub.webapp.present.sessions import session_out
@@ -52,7 +53,9 @@ def schedule(page: PageDep, ctx: Ctx, who: CurrentUser, title: Annotated[str, Fo
              agenda: Annotated[str, Form(max_length=20_000)] = "",
              reading_list_id: Annotated[str, Form(max_length=20)] = "",
              unit_id: Annotated[list[str], Form(max_length=20)] = (),
-             logins: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+             logins: Annotated[str, Form(max_length=20_000)] = "",
+             presider: Annotated[str, Form(max_length=100)] = "",
+             recorder: Annotated[str, Form(max_length=100)] = "") -> Response:
     try:
         # The form's times are local (the site's time zone); stored in UTC.
         study = ctx.study_sessions.create(
@@ -61,7 +64,8 @@ def schedule(page: PageDep, ctx: Ctx, who: CurrentUser, title: Annotated[str, Fo
             host_unit_id=int(host_unit_id) if host_unit_id.isdigit() else None, place=place,
             online_link=online_link, agenda=agenda,
             reading_list_id=int(reading_list_id) if reading_list_id.isdigit() else None,
-            unit_ids=[int(v) for v in unit_id if v.isdigit()], logins=logins_from_text(logins))
+            unit_ids=[int(v) for v in unit_id if v.isdigit()], logins=logins_from_text(logins),
+            presider=presider, recorder=recorder)
     except StudyHubError as exc:
         return page.redirect("/sessions", str(exc))
     return page.redirect(f"/sessions/{study.id}")
@@ -133,9 +137,25 @@ def minutes(page: PageDep, ctx: Ctx, who: CurrentUser, session_id: int,
     return _attempt(page, session_id, lambda: ctx.study_sessions.set_minutes(who, session_id, minutes))
 
 
+@router.post("/sessions/{session_id}/people", dependencies=FORM_POST)
+def people(page: PageDep, ctx: Ctx, who: CurrentUser, session_id: int,
+           presider: Annotated[str, Form(max_length=100)] = "",
+           recorder: Annotated[str, Form(max_length=100)] = "") -> Response:
+    return _attempt(page, session_id,
+                    lambda: ctx.study_sessions.set_people(who, session_id, presider=presider, recorder=recorder))
+
+
 @router.post("/sessions/{session_id}/close", dependencies=FORM_POST)
 def close(page: PageDep, ctx: Ctx, who: CurrentUser, session_id: int) -> Response:
     return _attempt(page, session_id, lambda: ctx.study_sessions.close(who, session_id))
+
+
+@router.get("/ledger")
+def ledger(page: PageDep, who: CurrentUser, unit: int, period: Annotated[str, Query(max_length=8)] = "",
+           format: Annotated[Literal["docx", "pdf"], Query()] = "pdf") -> Response:
+    """The attendance page's ledger form: the unit is a path segment of the API's address."""
+    chosen = {"period": period.strip(), "format": format}
+    return page.redirect(f"/api/units/{unit}/ledger?{urlencode({k: v for k, v in chosen.items() if v})}")
 
 
 @router.get("/attendance", response_class=HTMLResponse)
@@ -147,5 +167,9 @@ def attendance_page(page: PageDep, ctx: Ctx, who: CurrentUser) -> Response:
         since = until = None
     stats = ctx.study_sessions.statistics(who, *local_period(since, until, ctx.settings.zone))
     export = urlencode({k: v for k, v in chosen.items() if v})
-    return page.render("attendance.html", stats=stats, tables=tables(stats), chosen=chosen, export=export,
-                       kinds=SESSION_KINDS)
+    unit = page.request.query_params.get("unit", "")
+    return page.render("attendance.html", stats=stats, tables=tables(stats, ctx.settings.zone), chosen=chosen,
+                       export=export,
+                       kinds=SESSION_KINDS, ledger_units=ctx.accounts.managed_units(who) if may_organise(who) else [],
+                       ledger_unit=int(unit) if unit.isdigit() else None,
+                       periods=recent_periods(ctx.study_sessions.clock(), ctx.settings.zone))
