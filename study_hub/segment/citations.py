@@ -55,7 +55,7 @@ _FOLD_DROP = re.compile(r"[\s“”‘’\"'「」『』〈〉<>《》·•・�
 _SEPARATORS = re.compile(r"[\s、，,·]")
 
 _DOC_NUMBER = re.compile(
-    r"(?P<org>[\u4e00-\u9fff]{1,12})[ \u3000]*[〔\[［(（【〖][ \u3000]*(?P<year>(?:19|20)\d{2})[ \u3000]*"
+    r"(?P<org>[\u4e00-\u9fff]{1,12})[ \u3000]*[〔\[［(（【〖][ \u3000]*(?P<year>\d{4})[ \u3000]*"
     r"[〕\]］)）】〗][ \u3000]*(?P<serial>\d{1,5})[ \u3000]*号")
 # Words a 机关代字 never holds; the code starts after the last of them ("根据中发" -> "中发").
 _ORG_BOUNDARY = re.compile(
@@ -161,7 +161,7 @@ def looks_like_document(title: str) -> bool:
 def parse_number(text: str) -> tuple[str, int, int] | None:
     """(机关代字, year, serial) of a 文号 written anywhere in ``text`` (the first one), else None."""
     match = _DOC_NUMBER.search(unicodedata.normalize("NFKC", text or ""))
-    if not match:
+    if not match or not 1949 <= int(match.group("year")) <= 2100:
         return None
     org = _org_of(match.group("org"))
     return (org, int(match.group("year")), int(match.group("serial"))) if org else None
@@ -246,7 +246,7 @@ def _passage_references(index: int, text: str, aliases: dict[str, str]) -> list[
 
     for match in _DOC_NUMBER.finditer(text):
         org = _org_of(match.group("org"))
-        if not org:
+        if not org or not 1949 <= int(match.group("year")) <= 2100:
             continue
         start = match.end("org") - len(org)
         if in_title(start):
@@ -309,7 +309,7 @@ def _issuers_agree(cited: str, candidate: Candidate) -> bool:
 
 
 def choose(reference_kind: str, target: str, candidates: Iterable[Candidate], citing_date: str | None = None,
-           written: str | None = None) -> tuple[Candidate, str] | None:
+           written: str | None = None, citing: str | None = None) -> tuple[Candidate, str] | None:
     """The document a title or 文号 reference (or an article reference through its title) names, among the
     documents that share its key, and how it was found: exact_title, title_variant or doc_number.
 
@@ -317,10 +317,12 @@ def choose(reference_kind: str, target: str, candidates: Iterable[Candidate], ci
     (a short title cited in a local regulation names the national one), then the newest version issued no later
     than the citing document. 文号: the year and serial match and the 机关代字 ends the cited one.
     ``written``: the title as the text writes it, when that is not ``target`` (a short name defined by 以下简称):
-    only the title as written can match exactly.
+    only the title as written can match exactly. ``citing``: the citing document, which a 文号 never names
+    (the 文号 read from a text's opening lines may be one it cites: 根据中发〔2021〕16号……).
     """
     pool = list(candidates)
     if reference_kind == "doc_number":
+        pool = [candidate for candidate in pool if candidate.doc_id != citing]
         parsed = parse_number(target)
         if parsed is None:
             return None

@@ -85,7 +85,8 @@ def _resolve(session: Session, items: Sequence[_Pending]) -> list[tuple[str | No
             documents.append((item.citing, "article_in_same"))
             continue
         kind = "doc_number" if item.key.startswith("n:") else "title"
-        chosen = choose(kind, item.target, candidates.get(item.key, ()), item.citing_date, written=item.written)
+        chosen = choose(kind, item.target, candidates.get(item.key, ()), item.citing_date, written=item.written,
+                        citing=item.citing)
         documents.append((chosen[0].doc_id, chosen[1]) if chosen else None)
 
     cited = sorted({found[0] for item, found in zip(items, documents, strict=True) if item.article and found})
@@ -143,8 +144,8 @@ def _insert_references(session: Session, documents: Sequence[tuple[str, str | No
                      "end": reference.end, "surface": reference.surface, "kind": reference.kind,
                      "target": reference.target, "target_key": reference.key, "article": reference.article,
                      "to_document_id": to_document, "to_passage_id": to_passage, "resolution": how})
-    for chunk in _chunks(rows):
-        session.execute(insert(Citation), list(chunk))
+    if rows:  # one executemany (Core: the ORM's bulk insert would split it wherever a row's NULLs differ)
+        session.execute(insert(Citation.__table__), rows)
     return len(rows)
 
 
@@ -159,8 +160,8 @@ def _resolve_rows(session: Session, rows: Sequence) -> None:
         elif resolved != (row.to_document_id, row.to_passage_id, row.resolution):
             changes.append({"id": row.id, "to_document_id": resolved[0], "to_passage_id": resolved[1],
                             "resolution": resolved[2]})
-    for chunk in _chunks(changes):
-        session.execute(update(Citation), list(chunk))
+    if changes:
+        session.execute(update(Citation), changes)
     for chunk in _chunks(gone):
         session.execute(delete(Citation).where(Citation.id.in_(chunk)))
 
