@@ -54,6 +54,10 @@ _COUNTRY = "中华人民共和国"
 _FOLD_DROP = re.compile(r"[\s“”‘’\"'「」『』〈〉<>《》·•・、，,]")
 _SEPARATORS = re.compile(r"[\s、，,·]")
 
+# In running text: the bracketed year, serial and 号 first (fast), then the 机关代字 from the characters before.
+_NUMBER_CORE = re.compile(r"[〔\[［(（【〖][ \u3000]*(?P<year>\d{4})[ \u3000]*[〕\]］)）】〗]"
+                          r"[ \u3000]*(?P<serial>\d{1,5})[ \u3000]*号")
+_HAN_RUN_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12})[ \u3000]*\Z")
 _DOC_NUMBER = re.compile(
     r"(?P<org>[\u4e00-\u9fff]{1,12})[ \u3000]*[〔\[［(（【〖][ \u3000]*(?P<year>\d{4})[ \u3000]*"
     r"[〕\]］)）】〗][ \u3000]*(?P<serial>\d{1,5})[ \u3000]*号")
@@ -205,10 +209,8 @@ def _title_reference(index: int, text: str, start: int, end: int, title: str,
     return Reference(index, start, end, text[start:end], "title", target, key) if key else None
 
 
-def _at_line_start(text: str, start: int) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    if text[line_start:start].strip(" \u3000\t"):
-        return False
+def _heading_at(text: str, start: int) -> bool:
+    """Whether the line from ``start`` on opens with a heading (第三条 …: the article itself, not a reference)."""
     line_end = text.find("\n", start)
     return parse_heading(text[start: line_end if line_end >= 0 else len(text)]) is not None
 
@@ -244,37 +246,41 @@ def _passage_references(index: int, text: str, aliases: dict[str, str]) -> list[
     def in_title(position: int) -> bool:
         return any(start < position < end for start, end, _ in titles)
 
-    for match in _DOC_NUMBER.finditer(text):
-        org = _org_of(match.group("org"))
-        if not org or not 1949 <= int(match.group("year")) <= 2100:
+    for match in _NUMBER_CORE.finditer(text) if "号" in text else ():
+        run = _HAN_RUN_BEFORE.search(text, max(0, match.start() - 16), match.start())
+        org = _org_of(run.group(1)) if run else ""
+        year, serial = int(match.group("year")), int(match.group("serial"))
+        if not org or not 1949 <= year <= 2100:
             continue
-        start = match.end("org") - len(org)
+        start = run.end(1) - len(org)
         if in_title(start):
             continue
-        year, serial = int(match.group("year")), int(match.group("serial"))
         found.append(Reference(index, start, match.end(), text[start:match.end()], "doc_number",
                                normalised_number(org, year, serial), number_key(year, serial)))
 
     previous: Reference | None = None  # the article reference just before, for 、第四十五条 and 至第六十九条
     for match in _ARTICLE.finditer(text):
         start, end = match.start(), match.end()
+        line_start = text.rfind("\n", 0, start) + 1
+        if in_title(start) or (not text[line_start:start].strip(" \u3000\t") and _heading_at(text, start)):
+            previous = None  # inside a title, or the article's own heading
+            continue
         article = _article_key(match)
-        if article is None or in_title(start):
+        if article is None:
             previous = None
             continue
         before = text[max(0, start - 8):start]
-        title_before = next((ref for s, e, ref in titles if e <= start and not text[e:start].strip(" \u3000")), None)
-        cited_by_title = any(e <= start and not text[e:start].strip(" \u3000") for _, e, _ in titles)
-        if cited_by_title:
-            if title_before is None:  # after a 《…》 that is no document's title: not ours to link
+        after_title = [ref for s, e, ref in titles if e <= start and not text[e:start].strip(" \u3000")]
+        if after_title:
+            if after_title[0] is None:  # after a 《…》 that is no document's title: not ours to link
                 previous = None
                 continue
-            target, key = title_before.target, title_before.key
+            target, key = after_title[0].target, after_title[0].key
         elif (self_word := _SELF.search(before)) is not None:
             start, target, key = start - len(before) + self_word.start(), "", None
         elif previous is not None and _CHAIN.match(text[previous.end:start]):
             target, key = previous.target, previous.key
-        elif _at_line_start(text, start) or _NAMED_BEFORE.search(before):
+        elif _NAMED_BEFORE.search(before):
             previous = None
             continue
         else:
