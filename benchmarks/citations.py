@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -97,8 +98,11 @@ def main() -> None:
         with_citations.append(_ingest_seconds(args.corpus, with_citations=True))
     print()
     print(f"ingest of the corpus, best of {args.repeat}: {min(without):.2f} s without citations, "
-          f"{min(with_citations):.2f} s with them (+{min(with_citations) - min(without):.2f} s); "
-          f"runs: {', '.join(f'{s:.2f}' for s in without)} / {', '.join(f'{s:.2f}' for s in with_citations)}")
+          f"{min(with_citations):.2f} s with them (+{min(with_citations) - min(without):.2f} s); median "
+          f"{statistics.median(without):.2f} s / {statistics.median(with_citations):.2f} s "
+          f"(+{statistics.median(with_citations) - statistics.median(without):.2f} s)")
+    print(f"  runs without: {', '.join(f'{s:.2f}' for s in without)}; with: "
+          f"{', '.join(f'{s:.2f}' for s in with_citations)}")
     print(f"rebuild of every citation from the stored passages (find + resolve + write), best of {args.repeat}: "
           f"{min(rebuilds):.2f} s")
 

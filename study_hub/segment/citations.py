@@ -29,6 +29,7 @@ from study_hub.segment.grammar import parse_heading
 KINDS = ("title", "doc_number", "article")
 RESOLUTIONS = ("exact_title", "title_variant", "doc_number", "article_in_cited", "article_in_same", "unresolved")
 LEVEL_ORDER = ("central", "provincial", "municipal", "district")
+MAX_KEY = 200  # the key column holds 300; a cited title is at most 150 characters, so a longer key matches nothing
 
 _NUM = r"[〇零一二三四五六七八九十百千两\d]+"
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
@@ -153,7 +154,7 @@ def split_title(title: str) -> tuple[str, str]:
 def title_key(title: str) -> str | None:
     """The lookup key of a title: its variants share it (中华人民共和国 or not, 中共中央 国务院 or not)."""
     _, rest = split_title(title)
-    return f"t:{rest}" if rest else None
+    return f"t:{rest}" if rest and len(rest) <= MAX_KEY else None
 
 
 def looks_like_document(title: str) -> bool:

@@ -121,6 +121,7 @@ def test_parse_number_and_document_keys() -> None:
     assert document_keys("中共中央 国务院关于加强基层治理体系和治理能力现代化建设的意见", "中发〔2021〕16号") == {
         "t:关于加强基层治理体系和治理能力现代化建设的意见", "n:2021-16"}
     assert document_keys("物业管理条例", "第379号") == {"t:物业管理条例"}
+    assert document_keys("关于" + "加强" * 200 + "的意见", None) == set()  # longer than any cited title can be
 
 
 def test_articles_of_the_document_itself() -> None:
