@@ -271,3 +271,30 @@ def test_migration_0008_finds_the_citations_of_stored_documents(tmp_path: Path) 
     migrate(engine)
     assert len(_rows(store)) == 2
     engine.dispose()
+
+
+def test_the_citations_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from support import database_env
+
+    home = tmp_path / "home"
+    env = {**os.environ, "STUDY_HUB_HOME": str(home), "STUDY_HUB_SEMANTIC": "false", **database_env(home)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from study_hub.cli import run; run()", *args],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    folder = _folder(tmp_path, SANCTIONS, SUPERVISION)
+    assert cli("ingest", "--no-index", str(folder)).returncode == 0
+    shown = cli("citations", "--unresolved", "3")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("references found: ") and "resolved" in lines[0]
+    assert any(line.startswith("article") and line.split()[-1].isdigit() for line in lines)
+    assert "《中华人民共和国公务员法》" in shown.stdout and len([line for line in lines if "  title  " in line]) == 3
+    rebuilt = cli("citations", "--rebuild", "--unresolved", "0")
+    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("rebuilt: ")
+    assert rebuilt.stdout.splitlines()[1] == lines[0] and "most frequent" not in rebuilt.stdout
