@@ -314,6 +314,20 @@ def docs_remove(settings: Settings, doc_id: str, wait: bool) -> None:
         click.echo(f"index job {removed.job_id} {job.state if job else '?'}: {job.message if job else ''}")
 
 
+@main.command()
+@click.option("--unresolved", "show_unresolved", type=int, default=20, show_default=True, metavar="N",
+              help="List the N most frequent references the library cannot resolve (0: none).")
+@click.option("--rebuild", is_flag=True, help="Find and resolve every document's citations anew first.")
+@click.pass_obj
+def citations(settings: Settings, show_unresolved: int, rebuild: bool) -> None:
+    """Citations between documents (法条联想): references found by kind and how they resolved."""
+    store = _store(settings)
+    if rebuild:
+        click.echo(f"rebuilt: {store.citations.rebuild():,} references")
+    for line in store.citations.counts(unresolved_limit=show_unresolved).lines(unresolved=show_unresolved > 0):
+        click.echo(line)
+
+
 @main.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""

@@ -1,7 +1,9 @@
 """Wiring of the stages: files -> RawDocument -> metadata -> passages -> store.
 
 ``ingest_paths`` is what `study-hub ingest` runs. Each file is read, described and segmented on its own;
-a failing file is reported and skipped, the others go on; each document is saved in one transaction.
+a failing file is reported and skipped, the others go on; each document is saved in one transaction, together
+with its citations of other documents and the references elsewhere that it answers (``DocumentStore.save`` runs
+``store.citations.refresh`` inside it, so every way a document is saved keeps them true).
 """
 
 from __future__ import annotations

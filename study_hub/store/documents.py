@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
 from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument, split_issuer
 from study_hub.errors import NotFoundError
+from study_hub.store import citations
+from study_hub.store.citations import CitationStore
 from study_hub.store.db import make_session_factory
 from study_hub.store.models import Document, PassageRow, utcnow
 
@@ -54,6 +56,7 @@ class DocumentStore:
     def __init__(self, engine: Engine, sessions: sessionmaker[Session] | None = None):
         self.engine = engine
         self.sessions = sessions or make_session_factory(engine)
+        self.citations = CitationStore(self.sessions)
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -73,6 +76,9 @@ class DocumentStore:
         ``on_text_change(session, document_id, previous)`` runs in the same transaction when an existing
         document's text changed, with the previous passages (id -> (text, heading path)): what is anchored to
         the passages moves with them; if it fails, nothing is saved.
+
+        The document's citations are found and resolved in the same transaction (``store.citations.refresh``),
+        and so are the references elsewhere that it answers: a killed save leaves neither half done.
         """
         assert meta.id and meta.title and meta.language, "the pipeline completes metadata before saving"
         values = {name: getattr(meta, name) for name in _META_COLUMNS}
@@ -81,12 +87,15 @@ class DocumentStore:
             source_hash=raw.source_hash, text=raw.text, char_count=len(raw.text),
             passage_count=len(passages),
         )
+        texts = [(p.id, p.text) for p in passages]
         with self.sessions.begin() as session:
+            citations.serialise_writes(session)
             existing = session.get(Document, meta.id)
             if existing is None:
                 session.execute(insert(Document).values(id=meta.id, created_at=utcnow(), updated_at=utcnow(),
                                                         **values))
                 self._insert_passages(session, passages)
+                citations.refresh(session, meta.id, texts)
                 return SaveOutcome.ADDED
             text_changed = existing.text != raw.text
             meta_changed = any(getattr(existing, name) != values[name] for name in _META_COLUMNS)
@@ -97,6 +106,8 @@ class DocumentStore:
                 setattr(existing, name, value)
             existing.updated_at = utcnow()
             if not text_changed:
+                if meta_changed:  # a new title or 文号 answers other references
+                    citations.refresh(session, meta.id, texts)
                 return SaveOutcome.METADATA if meta_changed else SaveOutcome.UNCHANGED
             previous = {row.id: (row.text, row.heading_path) for row in session.execute(
                 select(PassageRow.id, PassageRow.text, PassageRow.heading_path).where(
@@ -104,6 +115,7 @@ class DocumentStore:
             self._replace_passages(session, meta.id, passages)
             if on_text_change is not None:
                 on_text_change(session, meta.id, previous)
+            citations.refresh(session, meta.id, texts)
             return SaveOutcome.UPDATED
 
     @staticmethod
@@ -135,11 +147,15 @@ class DocumentStore:
 
     def delete(self, doc_id: str, on_delete: Callable[[Session, str], object] | None = None) -> None:
         """Remove a document and its passages; ``on_delete(session, doc_id)`` runs in the same transaction
-        (what is anchored to the passages is orphaned with them, or nothing is removed)."""
+        (what is anchored to the passages is orphaned with them, or nothing is removed). Its citations go with
+        it; the references to it are resolved again (another document may answer them, else unresolved)."""
         with self.sessions.begin() as session:
+            citations.serialise_writes(session)
             if session.get(Document, doc_id) is None:
                 raise NotFoundError(f"no document with id {doc_id!r}")
+            citing = citations.pointing_at(session, doc_id)
             session.execute(delete(Document).where(Document.id == doc_id))
+            citations.resolve_again(session, citing)
             if on_delete is not None:
                 on_delete(session, doc_id)
 

@@ -76,6 +76,41 @@ class PassageRow(Base):
     document: Mapped[Document] = relationship(back_populates="passages")
 
 
+# --- citations between documents (法条联想) ---------------------------------------------------------------------
+
+class Citation(Base):
+    """A reference in a passage to another document, a 文号 or an article, found at ingest (``store.citations``).
+
+    ``start``/``end`` are offsets within the citing passage's text. ``target`` and ``target_key`` say what was
+    looked up, so a reference the library cannot answer yet is kept (resolution ``unresolved``) and resolved when
+    a document with that key arrives; ``article`` is 条:20 / 章:3 for article references.
+    """
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    passage_id: Mapped[str] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    surface: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(12))  # title | doc_number | article
+    target: Mapped[str] = mapped_column(Text, default="")  # the title or 文号 looked up; "" = the citing document
+    target_key: Mapped[str | None] = mapped_column(String(300), index=True)  # t:… / n:…; None = the citing document
+    article: Mapped[str | None] = mapped_column(String(40))
+    # Set to NULL by the database when the cited document or passage goes; the store resolves those rows again.
+    to_document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), index=True)
+    to_passage_id: Mapped[str | None] = mapped_column(ForeignKey("passages.id", ondelete="SET NULL"), index=True)
+    resolution: Mapped[str] = mapped_column(String(20))
+
+
+class CitationKey(Base):
+    """The keys a document is cited by (its title's, its 文号's): resolving a batch of references is one query."""
+    __tablename__ = "citation_keys"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True, index=True)
+
+
 # --- accounts and organisations ---------------------------------------------------------------------
 
 class Unit(Base):

@@ -139,6 +139,75 @@ class PassageDetail(Passage):
     related_available: bool = Field(description="False when the embedding index is not built or not loaded.")
 
 
+CitationKind = Literal["title", "doc_number", "article"]
+Resolution = Literal["exact_title", "title_variant", "doc_number", "article_in_cited", "article_in_same", "unresolved"]
+
+
+class CitationTarget(BaseModel):
+    """The document (and the article's passage, for an article reference) a reference resolves to."""
+    doc_id: str
+    title: str
+    level: str | None
+    passage_id: str | None = Field(description="The cited article's (first) passage; null for a whole document.")
+    heading_path: str | None
+    url: str = Field(description="The cited passage (or document) in the reader.")
+
+
+class CitationOut(BaseModel):
+    """A reference in a passage's text to another document, a 文号 or an article (法条联想)."""
+    id: int
+    passage_id: str = Field(description="The citing passage.")
+    start: int = Field(description="Offsets within the citing passage's text: text[start:end] == surface.")
+    end: int
+    surface: str
+    kind: CitationKind
+    target: str = Field(description="What was looked up: the title (a short name's full title) or the 文号; "
+                                    "empty for the citing document itself.")
+    article: str | None = Field(description="条:20 (第二十条), 条:20之1, 章:3 for article references.")
+    resolution: Resolution = Field(description="How it was resolved: exact_title, title_variant, doc_number, "
+                                               "article_in_cited, article_in_same; unresolved when the library "
+                                               "lacks the cited document.")
+    to: CitationTarget | None
+    url: str = Field(description="The citing passage in the reader.")
+
+
+class CitationList(BaseModel):
+    """What a document or a passage cites, in reading order."""
+    doc_id: str
+    passage_id: str | None
+    total: int
+    by_kind: dict[str, int]
+    by_resolution: dict[str, int]
+    citations: list[CitationOut]
+
+
+class CitingPassage(BaseModel):
+    """A passage that cites the document or passage asked about."""
+    citation_id: int
+    doc_id: str
+    title: str
+    level: str | None
+    date: str | None
+    passage_id: str
+    heading_path: str
+    surface: str
+    kind: CitationKind
+    resolution: Resolution
+    to_passage_id: str | None = Field(description="The cited passage, for an article reference.")
+    url: str = Field(description="The citing passage in the reader.")
+
+
+class CitedBy(BaseModel):
+    """What cites a document or a passage, grouped by the citing document's level."""
+    doc_id: str
+    passage_id: str | None
+    total: int
+    documents: int = Field(description="How many documents cite it.")
+    by_level: dict[str, list[CitingPassage]] = Field(
+        description="same_document (its own article references, for a passage), then central, provincial, "
+                    "municipal, district, other: the citing passages, in reading order within a document.")
+
+
 class JobProgress(BaseModel):
     """How far an index job got (what anyone may see)."""
     id: int

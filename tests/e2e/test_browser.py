@@ -144,6 +144,32 @@ def test_table_of_contents_and_citation(page) -> None:
     shot(page, "3-table-of-contents")
 
 
+def test_follow_a_reference_to_the_article_it_cites(page) -> None:
+    """法条联想: 第十二条 of 物业管理条例 refers to 本条例第十一条; the reference is a link that lands on 第十一条."""
+    page.goto("/documents/central-reg-property-management-2018")
+    link = page.locator("a.cite", has_text="本条例第十一条第(五)项")
+    assert link.count() == 1
+    assert "第十一条" in link.get_attribute("title")
+    citing = link.locator("xpath=ancestor::section[contains(@class, 'passage')]").get_attribute("data-passage")
+    link.click()
+    page.wait_for_url(re.compile(r"#p-"))
+    current = page.locator("section.passage.current")
+    current.wait_for()
+    assert current.get_attribute("aria-label").endswith("第十一条")
+    assert current.inner_text().lstrip().startswith("第十一条")
+    assert current.get_attribute("data-passage") != citing
+    box = current.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900  # scrolled to the cited article
+    # The cited article says what cites it, under 本文件内 (its own document's references to it).
+    cited_by = current.locator("details.cited-by")
+    cited_by.locator("summary").click()
+    assert cited_by.locator("a").first.get_attribute("href") == f"/documents/central-reg-property-management-2018#p-{citing}"
+    shot(page, "citation-landed")
+    # A reference to a document the library lacks is marked, not linked.
+    missing = page.locator("span.cite.unresolved", has_text="《国务院关于修改部分行政法规的决定》")
+    assert missing.count() == 1 and missing.get_attribute("title") == "库中暂无该文件"
+
+
 def test_keyboard_only(page) -> None:
     page.goto("/search?q=物业服务")
     page.keyboard.press("Tab")

@@ -16,7 +16,7 @@ from study_hub.search.query import QueryError
 from study_hub.search.service import MAX_PAGE, MODES, IndexNotBuiltError, SearchRequest
 from study_hub.webapp.deps import Ctx, OptionalUser, PageDep
 from study_hub.webapp.pages.common import my_lists, page_number
-from study_hub.webapp.present import library
+from study_hub.webapp.present import citations, library
 
 router = APIRouter(include_in_schema=False)
 SEARCH_FIELDS = ("q", "mode", "level", "kind", "issuer", "year", "sort")
@@ -71,17 +71,23 @@ def reader_page(page: PageDep, ctx: Ctx, who: OptionalUser, doc_id: str) -> Resp
     detail, row = library.document(ctx, doc_id)
     notes = ctx.notes.list(who, document=doc_id, mine_only=not shared) if who else []
     uploaded = params.get("uploaded")
+    cites = citations.for_reader(ctx, doc_id, page.language)
     return page.render("document.html", document=detail, q=q, shared=shared,
                        threads=ctx.replies.summaries(who, notes) if who else {},
                        uploaded=uploaded if uploaded in ("added", "updated", "metadata", "unchanged") else None,
-                       passages=library.reader_passages(ctx, detail, row, q, notes),
+                       passages=library.reader_passages(ctx, detail, row, q, notes, cites),
+                       cited_by=citations.citing_documents(cites.cited_by), cited_by_count=cites.cited_by.documents,
+                       citing_documents=citations.citing_documents,
                        orphaned=[n for n in notes if n.orphaned], semantic=ctx.health_of_semantic(),
                        citation=citation(row), my_lists=my_lists(ctx, who))
 
 
 @router.get("/passages/{passage_id}", response_class=HTMLResponse)
 def passage_page(page: PageDep, ctx: Ctx, passage_id: str) -> Response:
-    return page.render("passage.html", passage=library.passage(ctx, passage_id))
+    cited_by = citations.cited_by_passage(ctx, passage_id)
+    return page.render("passage.html", passage=library.passage(ctx, passage_id),
+                       cites=citations.of_passage(ctx, passage_id), cited_by=citations.citing_documents(cited_by),
+                       cited_by_count=cited_by.total)
 
 
 @router.get("/p/{passage_id}")

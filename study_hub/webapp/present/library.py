@@ -17,6 +17,7 @@ from study_hub.store import DocumentFilter
 from study_hub.webapp import schemas
 from study_hub.webapp.context import AppContext
 from study_hub.webapp.present import reading
+from study_hub.webapp.present.citations import CiteSpan, DocumentCitations
 
 FACETS = ("level", "kind", "issuer", "year")
 
@@ -85,19 +86,33 @@ def document(ctx: AppContext, doc_id: str) -> tuple[schemas.DocumentDetail, obje
 
 @dataclass
 class ReaderPassage:
-    """A passage as the reader shows it: HTML with the search's words and the notes marked, heading lines
-    set apart, and the notes anchored in it."""
+    """A passage as the reader shows it: HTML with the search's words, the notes and the references to other
+    documents marked, heading lines set apart, the notes anchored in it and what cites it."""
     passage: schemas.Passage
     html_lines: list[tuple[bool, int, str]]  # (is a heading line, offset of the line in the passage, HTML)
     citation: str
     notes: list = field(default_factory=list)
+    cited_by: schemas.CitedBy | None = None
 
 
-def _marked(text: str, hits: list[tuple[int, int]], notes: list[tuple[int, int, int]]) -> str:
-    """``text`` HTML-escaped; search matches in <mark>, noted spans in <mark class="note" data-note=…>."""
-    cuts = sorted({0, len(text), *(x for s, e in hits for x in (s, e)), *(x for s, e, _ in notes for x in (s, e))})
-    pieces = []
-    for start, end in pairwise(cuts):
+def _marked(text: str, hits: list[tuple[int, int]], notes: list[tuple[int, int, int]],
+            cites: list[CiteSpan] = ()) -> str:
+    """``text`` HTML-escaped; search matches in <mark>, noted spans in <mark class="note" data-note=…>, references
+    in a link to what they cite (or a mark saying the library lacks it) around those marks.
+
+    The text is cut at every boundary; each piece takes the marks covering it, and runs of pieces under the same
+    reference share one link. A reference inside another (〈物业管理条例〉 in 《国务院关于修改〈物业管理条例〉的决定》)
+    is the innermost one's: links never nest.
+    """
+    bounds = {0, len(text)}
+    for s, e in hits:
+        bounds.update((s, e))
+    for s, e, _ in notes:
+        bounds.update((s, e))
+    for cite in cites:
+        bounds.update((cite.start, cite.end))
+    runs: list[tuple[CiteSpan | None, list[str]]] = []
+    for start, end in pairwise(sorted(bounds)):
         if not 0 <= start < end <= len(text):
             continue
         chunk = html.escape(text[start:end])
@@ -105,17 +120,25 @@ def _marked(text: str, hits: list[tuple[int, int]], notes: list[tuple[int, int, 
         noted = [n for s, e, n in notes if s <= start and end <= e]
         if noted:
             classes = "note hit" if hit else "note"
-            pieces.append(f'<mark class="{classes}" data-note="{noted[0]}">{chunk}</mark>')
+            piece = f'<mark class="{classes}" data-note="{noted[0]}">{chunk}</mark>'
         elif hit:
-            pieces.append(f"<mark>{chunk}</mark>")
+            piece = f"<mark>{chunk}</mark>"
         else:
-            pieces.append(chunk)
-    return "".join(pieces)
+            piece = chunk
+        covering = [c for c in cites if c.start <= start and end <= c.end]
+        cite = min(covering, key=lambda c: c.end - c.start) if covering else None
+        if runs and runs[-1][0] is cite:
+            runs[-1][1].append(piece)
+        else:
+            runs.append((cite, [piece]))
+    return "".join("".join(pieces) if cite is None else cite.open_tag() + "".join(pieces) + cite.close_tag()
+                   for cite, pieces in runs)
 
 
 def reader_passages(ctx: AppContext, detail: schemas.DocumentDetail, row, q: str = "",
-                    notes: list | None = None) -> list[ReaderPassage]:
+                    notes: list | None = None, citations: DocumentCitations | None = None) -> list[ReaderPassage]:
     marks = ctx.search.highlighter(q) if q.strip() else (lambda text: [])
+    citations = citations or DocumentCitations()
     by_passage: dict[str, list] = {}
     for note in notes or []:
         if not note.orphaned and note.passage_id:
@@ -125,15 +148,19 @@ def reader_passages(ctx: AppContext, detail: schemas.DocumentDetail, row, q: str
         headings = set(heading_parts(passage.heading_path))
         spans = marks(passage.text)
         anchored = by_passage.get(passage.passage_id, [])
+        cites = citations.spans.get(passage.passage_id, [])
         lines, offset = [], 0
         for line in passage.text.split("\n"):
             end = offset + len(line)
             local_hits = [(max(s, offset) - offset, min(e, end) - offset) for s, e in spans if s < end and e > offset]
             local_notes = [(max(n.start, offset) - offset, min(n.end, end) - offset, n.id) for n in anchored
                            if n.start < end and n.end > offset]
-            lines.append((line.strip() in headings, offset, _marked(line, local_hits, local_notes)))
+            local_cites = [CiteSpan(max(c.start, offset) - offset, min(c.end, end) - offset, c.href, c.title, c.kind)
+                           for c in cites if c.start < end and c.end > offset]
+            lines.append((line.strip() in headings, offset, _marked(line, local_hits, local_notes, local_cites)))
             offset = end + 1
-        shown.append(ReaderPassage(passage, lines, citation(row, passage.heading_path), anchored))
+        shown.append(ReaderPassage(passage, lines, citation(row, passage.heading_path), anchored,
+                                   citations.cited_by_passage.get(passage.passage_id)))
     return shown
 
 
