@@ -32,6 +32,7 @@ from study_hub.store import open_store
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.sessions import SessionService
+from study_hub.study.versions import VersionService
 from study_hub.webapp import api, pages
 from study_hub.webapp.context import AppContext
 from study_hub.webapp.deps import SESSION_COOKIE, error_page_of
@@ -81,11 +82,12 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     accounts = AccountService(store, settings.session_hours)
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
     index = index_service(settings, store, JobQueue(settings))
-    context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index,
-                         notes=NoteService(store, accounts, zone=settings.zone),
+    notes = NoteService(store, accounts, zone=settings.zone)
+    context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index, notes=notes,
                          reading_lists=ReadingListService(store, accounts, search),
                          study_sessions=SessionService(store, accounts, zone=settings.zone),
-                         library=LibraryAdmin(settings, store, accounts, index), templates=build_templates())
+                         library=LibraryAdmin(settings, store, accounts, index), templates=build_templates(),
+                         versions=VersionService(store, notes))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")

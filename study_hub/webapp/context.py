@@ -21,6 +21,7 @@ from study_hub.store import DocumentStore
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.sessions import SessionService
+from study_hub.study.versions import VersionService
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class AppContext:
     study_sessions: SessionService
     library: LibraryAdmin  # adds and removes documents (administrators)
     templates: Jinja2Templates
+    versions: VersionService  # a document's earlier texts, compared
 
     def meaning(self) -> MeaningState | None:
         """Whether search by meaning can answer now (None: no index to tell)."""

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_create_exactly_the_models(store: DocumentStore) -> None:
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0009"
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []

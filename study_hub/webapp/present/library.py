@@ -18,7 +18,7 @@ from study_hub.webapp import schemas
 from study_hub.webapp.context import AppContext
 from study_hub.webapp.present import reading
 
-FACETS = ("level", "kind", "issuer", "year")
+FACETS = ("level", "kind", "issuer", "year", "status")
 
 
 def hit(found: SearchHit) -> schemas.Hit:
@@ -43,14 +43,14 @@ def summary(document) -> schemas.DocumentSummary:
         doc_id=document.id, title=document.title, doc_number=document.doc_number, level=document.level,
         kind=document.kind, issuer=document.issuer, speaker=document.speaker, date=document.date,
         language=document.language, passage_count=document.passage_count, char_count=document.char_count,
-        url=document_url(document.id))
+        url=document_url(document.id), status=document.status or "unknown", status_date=document.status_date)
 
 
 def _facets(documents) -> dict[str, dict[str, int]]:
     counts: dict[str, Counter] = {name: Counter() for name in FACETS}
     for document in documents:
         for name, value in (("level", document.level), ("kind", document.kind), ("issuer", document.issuer),
-                            ("year", (document.date or "")[:4])):
+                            ("year", (document.date or "")[:4]), ("status", document.status or "unknown")):
             if value:
                 counts[name][value] += 1
     return {name: dict(sorted(c.items(), key=lambda item: (-item[1], item[0]))) for name, c in counts.items()}
