@@ -650,7 +650,9 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
         snippet = render_snippet(hit.text, hit.highlights, width=120, open_tag="\x1b[1;31m", close_tag="\x1b[0m",
                                  escape=False)
         where = " > ".join(p for p in (hit.heading_path,) if p)
-        meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind) if v)
+        validity = f"{hit.status}" + (f" since {hit.status_date}" if hit.status_date else "")
+        meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind,
+                                      validity if hit.status != "unknown" else None) if v)
         click.echo(f"\n{rank}. 《{hit.title}》 {meta}\n   {where}\n   {snippet}\n   {hit.passage_id}  "
                    f"score {hit.score:.4g} ({'+'.join(hit.rankers)})")
     if response.facets:
@@ -664,7 +666,7 @@ def _hit_json(hit) -> dict:
     return {"passage_id": hit.passage_id, "doc_id": hit.doc_id, "title": hit.title, "doc_number": hit.doc_number,
             "level": hit.level, "kind": hit.kind, "issuer": hit.issuer, "date": hit.date,
             "heading_path": hit.heading_path, "text": hit.text, "snippet": hit.snippet, "score": hit.score,
-            "url": hit.url, "rankers": list(hit.rankers)}
+            "url": hit.url, "rankers": list(hit.rankers), "status": hit.status, "status_date": hit.status_date}
 
 
 @main.command()
