@@ -383,3 +383,32 @@ def test_notes_made_on_the_older_text_follow_the_service_rules(backend_settings:
     notes.create(who, passage.id, 3, 6)  # written on version 2: not a note on the older text
     found = VersionService(store, notes).compare(who, DOC_ID, 1, 2)
     assert all(not row.notes for row in found.rows) and found.unplaced_notes == []
+
+
+def test_a_backup_keeps_the_earlier_texts_and_the_validity_no_file_holds(backend_settings: Settings,
+                                                                          store: DocumentStore,
+                                                                          tmp_path: Path) -> None:
+    from study_hub.store.backup import HISTORY, backup, restore
+
+    docs = tmp_path / "docs"
+    _write(docs, V1)
+    assert ingest_paths([docs], store, backend_settings).ok
+    _write(docs, V2)
+    assert ingest_paths([docs], store, backend_settings).ok
+    store.set_status(DOC_ID, "repealed", "2025-06-30")  # said on the command line: no catalog holds it
+    file = tmp_path / "backup.json.gz"
+    assert backup(store, file)[HISTORY] == 2
+
+    for number, text in ((2, V2), (3, V2 + "第五条 本规定由社区党组织负责监督实施，每年评估一次执行情况并向居民通报。\n")):
+        settings = Settings(home=tmp_path / f"restored-{number}", semantic=False)
+        target = open_store(settings)
+        _write(docs, text)  # the documents again, from their files (the newest text, or one changed since)
+        assert ingest_paths([docs], target, settings).ok and len(target.versions(DOC_ID)) == 1
+        assert restore(target, file)[HISTORY] == 2
+        restored = target.versions(DOC_ID)
+        assert [v.number for v in restored] == list(range(1, number + 1)) and restored[-1].current
+        assert [target.version(DOC_ID, n).text for n in range(1, number + 1)] == [V1.strip(), V2.strip(),
+                                                                                 text.strip()][:number]
+        document = target.get_document(DOC_ID)
+        assert (document.status, document.status_date) == ("repealed", "2025-06-30")
+        target.engine.dispose()
