@@ -244,7 +244,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "version_n": {"zh": "第{n}版", "en": "Version {n}"},
     "version_current": {"zh": "现行文本", "en": "current text"},
     "version_ingested": {"zh": "入库", "en": "ingested"},
-    "compare_versions": {"zh": "修订对照", "en": "Compare versions"},
     "compare_with_previous": {"zh": "与上一版对照", "en": "Compare with the previous version"},
     "compare_title": {"zh": "修订对照", "en": "Revision comparison"},
     "compare_from": {"zh": "旧版本", "en": "Older version"},
@@ -264,7 +263,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "compare_metadata": {"zh": "文件信息的变化", "en": "Changes to the document's details"},
     "compare_field": {"zh": "项目", "en": "Field"},
     "compare_notes": {"zh": "在旧版本上写的批注，未能在新版本中定位", "en": "Notes written on an older text, not found in this version"},
-    "compare_only_one": {"zh": "此文件只有一个版本。", "en": "This document has one version only."},
     "intro": {"zh": "逐字逐句检索中央、省、市、区各级文件和领导讲话原文。", "en":
               "Search the original texts of central, provincial, municipal and district documents and speeches."},
 }

@@ -406,6 +406,7 @@ def test_compare_two_versions_side_by_side_and_stacked_on_a_phone(browser, base_
     assert page.locator(".doc-header .validity-current").inner_text().startswith("现行有效")
     versions = page.locator("details.versions li")
     assert versions.count() == 2 and "现行文本" in versions.first.inner_text()
+    shot(page, "7-reader-versions")
     page.get_by_role("link", name="与上一版对照").click()
     page.wait_for_url(re.compile(rf"/documents/{REVISED}/compare\?from=1&to=2"))
     changed = page.locator("section.cmp-changed")
@@ -421,7 +422,7 @@ def test_compare_two_versions_side_by_side_and_stacked_on_a_phone(browser, base_
     folded.locator("summary").focus()
     page.keyboard.press("Enter")  # unfolds from the keyboard
     assert folded.locator(".cmp-text").first.is_visible()
-    shot(page, "7-compare-desktop")
+    shot(page, "8-compare-desktop")
     context.close()
 
     phone = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, is_mobile=True,
@@ -432,6 +433,6 @@ def test_compare_two_versions_side_by_side_and_stacked_on_a_phone(browser, base_
     assert old_box["y"] + old_box["height"] <= new_box["y"] + 1  # stacked: the older text first
     assert row.locator(".cmp-old .cmp-label").is_visible()  # each labelled with its version
     assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    shot(phone, "8-compare-phone")
+    shot(phone, "9-compare-phone")
     phone.context.close()
     assert not errors, errors
