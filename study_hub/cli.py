@@ -40,6 +40,9 @@ def _store(settings: Settings):
 @click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--doc-number", help="文号, e.g. 中发〔2021〕16号.")
 @click.option("--language", type=click.Choice(LANGUAGES))
+@click.option("--status", help="Validity: current, amended, repealed, not_yet_effective, unknown (or 现行有效, 已修订, "
+                               "已废止, 尚未生效). Without it a stored status is kept.")
+@click.option("--status-date", help="When it took that status: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--no-index", is_flag=True, help="Do not update the search index afterwards.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Update the index here before returning, or queue the update for the job worker "
@@ -50,7 +53,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_i
     """Ingest files and folders (txt, md, html, docx, pdf) into the store.
 
     Metadata comes from a catalog.jsonl/metadata.jsonl beside the files, front matter, the file itself or
-    the text; the options here override all of those.
+    the text; the options here override all of those. A file whose text changed becomes the document's next
+    version (the earlier texts are kept; `study-hub docs versions ID`); an unchanged file makes none.
     """
     from tqdm import tqdm
 
@@ -74,6 +78,8 @@ def ingest(settings: Settings, paths: tuple[Path, ...], doc_id: str | None, no_i
     click.echo(f"{report.documents} documents ({outcomes or 'none'}), {report.passages} passages, "
                f"{report.characters:,} characters, {mb:.2f} MB in {report.seconds:.1f} s; "
                f"{len(report.failures)} failed")
+    if report.outcomes.get("updated"):
+        click.echo(f"{report.outcomes['updated']} documents have a new version (their earlier texts are kept)")
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
     if report.notes_moved or report.notes_orphaned:
@@ -273,7 +279,10 @@ def docs_show(settings: Settings, doc_id: str, full: bool) -> None:
     for label, value in [("id", document.id), ("title", document.title), ("issuer", document.issuer),
                          ("speaker", document.speaker), ("level", document.level), ("kind", document.kind),
                          ("date", document.date), ("dates", document.dates or None), ("文号", document.doc_number),
-                         ("language", document.language), ("source", document.source_path),
+                         ("language", document.language),
+                         ("validity", f"{document.status}" + (f" since {document.status_date}"
+                                                              if document.status_date else "")),
+                         ("source", document.source_path),
                          ("format", document.source_format), ("encoding", document.encoding),
                          ("characters", document.char_count), ("passages", document.passage_count)]:
         if value is not None:
@@ -292,6 +301,45 @@ def docs_show(settings: Settings, doc_id: str, full: bool) -> None:
         body = passage.text if full else passage.text.replace("\n", " ⏎ ")[:60] + (
             "…" if len(passage.text) > 60 else "")
         click.echo(f"{indent}[{passage.ordinal}] {passage.id} ({passage.char_start}-{passage.char_end}) {body}")
+
+
+@docs.command("versions")
+@click.argument("doc_id")
+@click.pass_obj
+def docs_versions(settings: Settings, doc_id: str) -> None:
+    """List a document's versions: number, when ingested, characters, source hash, title."""
+    versions = _store(settings).versions(doc_id)
+    for version in versions:
+        click.echo(f"{version.number:>3}  {version.ingested_at:%Y-%m-%d %H:%M} UTC  {version.char_count:>8,} chars  "
+                   f"{version.source_hash[:12]}  {version.meta.get('title') or ''}"
+                   + ("  (current)" if version.current else ""))
+    click.echo(f"{len(versions)} versions; the comparison page: /documents/{doc_id}/compare?from=N&to=M")
+
+
+@docs.command("set-status")
+@click.argument("doc_id")
+@click.argument("status")
+@click.option("--date", "status_date", help="When it took that status: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--no-index", is_flag=True, help="Do not update the search index afterwards.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Update the index here, or queue the update for the worker.")
+@click.pass_obj
+def docs_set_status(settings: Settings, doc_id: str, status: str, status_date: str | None, no_index: bool,
+                    wait: bool) -> None:
+    """Set a document's validity (时效性): current, amended, repealed, not_yet_effective or unknown (or 现行有效,
+    已修订, 已废止, 尚未生效). Search then shows an amended or repealed document only when asked for history."""
+    store = _store(settings)
+    from study_hub.errors import MetadataError
+
+    try:
+        changed = store.set_status(doc_id, status, status_date)
+    except MetadataError as exc:  # a status or date that is not one: say which (an unknown id is a plain error)
+        raise click.UsageError(str(exc)) from exc
+    document = store.get_document(doc_id)
+    click.echo(f"{doc_id}: {document.status}" + (f" since {document.status_date}" if document.status_date else "")
+               + ("" if changed else " (unchanged)"))
+    if changed and not no_index:
+        _index_job(settings, store, "update", f"status of {doc_id}", wait)
 
 
 @docs.command("remove")
@@ -593,6 +641,9 @@ _EVAL_FILTERS = {"level": "level", "kind": "kind", "doc_kind": "kind", "issuer":
 @click.option("--issuer", help="Issuing body or speaker contains this text.")
 @click.option("--year", help="2021 or 2019..2023")
 @click.option("--doc", "doc", help="Only this document id.")
+@click.option("--status", help="Validity: current, amended, repealed, not_yet_effective, unknown or all "
+                               "(comma-separated; default: what is in force or unrated)")
+@click.option("--history", is_flag=True, help="Also amended and repealed documents.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid",
               help="keyword (BM25), semantic (by meaning), hybrid (both, fused; the default)")
@@ -629,7 +680,7 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
             click.echo(json.dumps({"id": item.get("id"), "results": [_hit_json(h) for h in response.results]},
                                   ensure_ascii=False))
         return
-    if not query and not any(options[k] for k in ("level", "kind", "issuer", "year", "doc")):
+    if not query and not any(options[k] for k in ("level", "kind", "issuer", "year", "doc", "status")):
         raise click.UsageError("give a query, a filter option, or --queries FILE")
     response = service.search(SearchRequest(query or "", **options))
     if as_json:
@@ -646,7 +697,9 @@ def search(settings: Settings, query: str | None, as_json: bool, queries, **opti
         snippet = render_snippet(hit.text, hit.highlights, width=120, open_tag="\x1b[1;31m", close_tag="\x1b[0m",
                                  escape=False)
         where = " > ".join(p for p in (hit.heading_path,) if p)
-        meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind) if v)
+        validity = f"{hit.status}" + (f" since {hit.status_date}" if hit.status_date else "")
+        meta = " · ".join(v for v in (hit.doc_number, hit.date, hit.level, hit.kind,
+                                      validity if hit.status != "unknown" else None) if v)
         click.echo(f"\n{rank}. 《{hit.title}》 {meta}\n   {where}\n   {snippet}\n   {hit.passage_id}  "
                    f"score {hit.score:.4g} ({'+'.join(hit.rankers)})")
     if response.facets:
@@ -660,7 +713,7 @@ def _hit_json(hit) -> dict:
     return {"passage_id": hit.passage_id, "doc_id": hit.doc_id, "title": hit.title, "doc_number": hit.doc_number,
             "level": hit.level, "kind": hit.kind, "issuer": hit.issuer, "date": hit.date,
             "heading_path": hit.heading_path, "text": hit.text, "snippet": hit.snippet, "score": hit.score,
-            "url": hit.url, "rankers": list(hit.rankers)}
+            "url": hit.url, "rankers": list(hit.rankers), "status": hit.status, "status_date": hit.status_date}
 
 
 @main.command()

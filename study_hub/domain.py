@@ -13,6 +13,34 @@ LEVELS = ("central", "provincial", "municipal", "district")
 KINDS = ("document", "regulation", "report", "speech", "news")
 LANGUAGES = ("zh", "en")
 HEADING_SEPARATOR = " > "
+# Validity (时效性): 现行有效, 已修订, 已废止, 尚未生效, and unknown when nobody said (most documents that are not
+# laws or regulations: reports, speeches, opinions).
+STATUSES = ("current", "amended", "repealed", "not_yet_effective", "unknown")
+# What search shows unless asked for history: the texts that are (or will be) in force, and those nobody rated,
+# which are most of the library. An amended or repealed text is only shown on request: quoting it as today's rule
+# is the mistake the badge exists to prevent.
+CURRENT_STATUSES = ("current", "not_yet_effective", "unknown")
+HISTORY_STATUSES = tuple(status for status in STATUSES if status not in CURRENT_STATUSES)  # amended, repealed
+STATUS_ALIASES = {
+    "current": "current", "in_force": "current", "valid": "current", "现行有效": "current", "现行": "current",
+    "有效": "current",
+    "amended": "amended", "revised": "amended", "superseded": "amended", "已修订": "amended", "已修改": "amended",
+    "已修正": "amended", "修订": "amended", "已被修订": "amended",
+    "repealed": "repealed", "abolished": "repealed", "已废止": "repealed", "废止": "repealed", "失效": "repealed",
+    "已失效": "repealed",
+    "not_yet_effective": "not_yet_effective", "pending": "not_yet_effective", "尚未生效": "not_yet_effective",
+    "未生效": "not_yet_effective", "尚未施行": "not_yet_effective",
+    "unknown": "unknown", "未知": "unknown", "不详": "unknown",
+}
+
+
+def status_of(value: str | None) -> str | None:
+    """The canonical status of what a person wrote (现行有效, Amended, not-yet-effective), or None for an empty
+    value; a value that is no status is returned as written, for ``DocumentMeta.problems`` to name."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    return STATUS_ALIASES.get(text.lower().replace("-", "_").replace(" ", "_"), STATUS_ALIASES.get(text, text))
 
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -81,8 +109,14 @@ class DocumentMeta:
     language: str | None = None
     dates: dict[str, str] = field(default_factory=dict)  # role (issued/adopted/published/effective) -> ISO
     extra: dict[str, Any] = field(default_factory=dict)  # catalog fields kept as they are (source, licence)
+    # Validity (时效性) and the date it took that status; None: this source does not say (a stored status stays)
+    status: str | None = None
+    status_date: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", status_of(self.status))
+        if self.status_date is not None and not str(self.status_date).strip():
+            object.__setattr__(self, "status_date", None)
         # An issuer with the speaker folded in (older catalogs, forms): the body stays the issuer, and the
         # bracketed person becomes the speaker unless one is given.
         body, speaker = split_issuer(self.issuer)
@@ -100,6 +134,8 @@ class DocumentMeta:
                 changes[f.name] = {**getattr(self, f.name), **value}
             elif value not in (None, ""):
                 changes[f.name] = value
+        if override.status is not None:  # a status and its date go together: a new status never keeps an old date
+            changes["status_date"] = override.status_date
         return dataclasses.replace(self, **changes)
 
     def problems(self) -> list[str]:
@@ -111,7 +147,12 @@ class DocumentMeta:
             found.append(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.language is not None and self.language not in LANGUAGES:
             found.append(f"language {self.language!r} is not one of {', '.join(LANGUAGES)}")
-        for role, value in [("date", self.date), *self.dates.items()]:
+        if self.status is not None and self.status not in STATUSES:
+            found.append(f"status {self.status!r} is not one of {', '.join(STATUSES)} (or 现行有效, 已修订, 已废止, "
+                         "尚未生效)")
+        if self.status_date is not None and self.status is None:
+            found.append("status_date needs a status: say which status the document took on that date")
+        for role, value in [("date", self.date), ("status_date", self.status_date), *self.dates.items()]:
             if value is not None and not _DATE_RE.match(value):
                 found.append(f"{role} {value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
         return found
@@ -162,6 +203,7 @@ class IndexRecord:
     date: str | None
     doc_number: str | None
     language: str
+    status: str = "unknown"
 
     @property
     def year(self) -> int | None:

@@ -28,11 +28,14 @@ class Upload:
 
 
 def typed_meta(title: str = "", issuer: str = "", level: str = "", kind: str = "", date: str = "",
-               doc_number: str = "", doc_id: str = "", speaker: str = "") -> DocumentMeta:
-    """The metadata typed beside an upload (a form or the API); empty fields are read from the file."""
+               doc_number: str = "", doc_id: str = "", speaker: str = "", status: str = "",
+               status_date: str = "") -> DocumentMeta:
+    """The metadata typed beside an upload (a form or the API); empty fields are read from the file (a status
+    left empty keeps the one stored, when the upload is a new version)."""
     return DocumentMeta(id=doc_id.strip() or None, title=title.strip() or None, issuer=issuer.strip() or None,
                         speaker=speaker.strip() or None, level=level or None, kind=kind or None,
-                        date=date.strip() or None, doc_number=doc_number.strip() or None)
+                        date=date.strip() or None, doc_number=doc_number.strip() or None,
+                        status=status.strip() or None, status_date=status_date.strip() or None)
 
 
 class LibraryAdmin:

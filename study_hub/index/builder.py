@@ -3,7 +3,8 @@
 ``build_indexes`` writes a whole new generation. ``update_indexes`` compares the store's document
 fingerprints with the current generation's manifest and re-indexes only the documents that were added,
 changed or removed, in a copy of the current generation; it falls back to a full build when there is no
-generation yet or the analyzer (or its dictionary) changed since it was built.
+generation yet, the analyzer (or its dictionary) changed since it was built, or the generation's indexes lack a
+field filters need now (its ``index_format`` is older than ``keyword.INDEX_FORMAT``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from study_hub.domain import IndexRecord
 from study_hub.errors import StudyHubError
 from study_hub.index import keyword_engines as keyword
 from study_hub.index.generations import current_generation, new_generation, read_manifest
+from study_hub.index.keyword import INDEX_FORMAT
 from study_hub.index.semantic import EMBEDDED_TEXT_VERSION
 from study_hub.segment.tokens import Analyzer, default_analyzer
 from study_hub.store import DocumentStore
@@ -65,6 +67,7 @@ def analyzer_manifest(engine: str = keyword.DEFAULT_ENGINE, analyzer: Analyzer |
         "analyzer_version": analyzer.version,
         "dictionary": {"entries": analyzer.dictionary.entries, "sha256": analyzer.dictionary.sha256},
         "keyword_engine": keyword.engine_label(engine),
+        "index_format": INDEX_FORMAT,
     }
 
 
@@ -189,7 +192,7 @@ def update_indexes(store: DocumentStore, root: Path, progress: Progress | None =
         check_compatible(manifest, analyzer)
     except IndexMismatchError:
         return build_indexes(store, root, **rebuild)
-    if keyword.engine_of(manifest) != engine:
+    if keyword.engine_of(manifest) != engine or int(manifest.get("index_format") or 1) < INDEX_FORMAT:
         return build_indexes(store, root, **rebuild)
     built = manifest.get("semantic") or {}
     # With a model at hand: vectors of another model, or passages still waiting for theirs, are work to do.

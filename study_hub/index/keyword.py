@@ -32,7 +32,10 @@ from study_hub.domain import IndexRecord
 from study_hub.index.filters import SearchFilters
 
 TITLE_SCORE = 3.0
-FACET_FIELDS = ("level", "kind", "issuer", "year")
+FACET_FIELDS = ("level", "kind", "issuer", "year", "status")
+# The fields every generation's indexes hold, as a number a manifest records (``index_format``): an update of a
+# generation of an older format rebuilds it whole. 2: the documents' validity (``status``) is a field.
+INDEX_FORMAT = 2
 
 
 # --- the engine-neutral query --------------------------------------------------------------------

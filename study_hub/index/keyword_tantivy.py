@@ -12,8 +12,10 @@ Fields of the ``tantivy/`` index in a generation folder:
   bigrams at offsets 0, 2, 4, … and n−2, which together cover every character, so a passage matches if and
   only if its folded text contains the folded phrase; two characters are one bigram term, one character a
   prefix over the bigrams. ``tests/contract/`` checks this against a substring scan of the store.
-- ``level``, ``kind``, ``issuer``, ``language``, ``doc_id`` (raw terms), ``year``, ``date_key`` (numbers):
-  filters, facet counts (tantivy's terms aggregation over every match) and date order.
+- ``level``, ``kind``, ``issuer``, ``language``, ``status``, ``doc_id`` (raw terms), ``year``, ``date_key``
+  (numbers): filters, facet counts (tantivy's terms aggregation over every match) and date order. Indexes built
+  before ``status`` existed are served as if every passage's status were ``unknown`` (what the store said of
+  every document then); the next update rebuilds them (``keyword.INDEX_FORMAT``).
 - ``key``: a number per passage; ``keyword-keys.json`` beside the index maps it to the passage id and the
   metadata ``facets_for`` counts (no stored fields are read back at query time). Keys are never reused: an
   incremental update appends, and a removed passage leaves an empty slot.
@@ -56,7 +58,7 @@ KEYS_FILE = "keyword-keys.json"
 SPACE = "\ue000"  # stands for whitespace inside an exact-wording bigram (the field's tokenizer splits on spaces)
 WRITER_HEAP = 256_000_000  # bytes: fewer, larger segments at build time
 FACET_BUCKETS = 100_000  # more distinct values than any facet has, so every count is exact
-TABLE_COLUMNS = ("passage_id", "doc_id", "level", "kind", "issuer", "year")
+TABLE_COLUMNS = ("passage_id", "doc_id", "level", "kind", "issuer", "year", "status")
 
 
 TERMS = "study_hub_terms"  # our terms, space-separated: split on spaces, nothing else (no lowercasing, no length cut)
@@ -72,7 +74,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("heading", tokenizer_name=TERMS, index_option="freq")
     builder.add_text_field("title", tokenizer_name=TERMS, index_option="basic")
     builder.add_text_field("exact", tokenizer_name=TERMS, index_option="position")
-    for name in ("level", "kind", "issuer", "language"):
+    for name in ("level", "kind", "issuer", "language", "status"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_unsigned_field("year", indexed=True, fast=True)
     builder.add_unsigned_field("date_key", indexed=True, fast=True)
@@ -178,7 +180,7 @@ def _document(key: int, record: IndexRecord, body: str, heading: str, title: str
         document.add_text("title", title)
     document.add_text("exact", exact)
     for name, value in (("level", record.level), ("kind", record.kind), ("issuer", record.issuer),
-                        ("language", record.language)):
+                        ("language", record.language), ("status", record.status or "unknown")):
         if value:
             document.add_text(name, value)
     document.add_unsigned("year", record.year or 0)
@@ -207,7 +209,8 @@ class _KeyTable:
         key = len(self.columns["passage_id"])
         for name, value in (("passage_id", record.passage_id), ("doc_id", record.doc_id),
                             ("level", record.level or ""), ("kind", record.kind or ""),
-                            ("issuer", record.issuer or ""), ("year", record.year or 0)):
+                            ("issuer", record.issuer or ""), ("year", record.year or 0),
+                            ("status", record.status or "unknown")):
             self.columns[name].append(value)
         return key
 
@@ -278,6 +281,9 @@ class TantivyKeywordIndex:
         self._searcher = self._index.searcher()
         table = _KeyTable.load(folder).columns
         self._passage_ids: list[str] = table["passage_id"]
+        # An index from before validity was indexed: every passage unknown, as the store then had it
+        self._has_status = "status" in table
+        table.setdefault("status", ["unknown"] * len(self._passage_ids))
         self._key_of = {pid: key for key, pid in enumerate(self._passage_ids) if pid}
         # facets_for counts over the table's columns as integer codes (a few hundred passages a call)
         self._codes = {name: np.unique(np.array(table[name], dtype=np.int64 if name == "year" else object),
@@ -354,6 +360,11 @@ class TantivyKeywordIndex:
         for name, values in (("level", filters.levels), ("kind", filters.kinds), ("language", filters.languages)):
             if values:
                 clauses.append(Query.term_set_query(self._schema, name, list(values)))
+        if filters.statuses:
+            if self._has_status:
+                clauses.append(Query.term_set_query(self._schema, "status", list(filters.statuses)))
+            elif "unknown" not in filters.statuses:
+                clauses.append(Query.empty_query())
         if filters.year_from is not None or filters.year_to is not None:  # undated passages never match
             clauses.append(Query.range_query(self._schema, "year", FieldType.Unsigned, filters.year_from or 1,
                                              filters.year_to or 9999))
@@ -408,7 +419,7 @@ class TantivyKeywordIndex:
             hits = found.hits if limit > 0 else []
         keys = self._searcher.fast_field_values("key", [address for _, address in hits]) if hits else []
         ids = [(self._passage_ids[key], float(score)) for key, (score, _) in zip(keys, hits, strict=True)]
-        return KeywordResults(total, ids, self._facets(built) if facets else {})
+        return KeywordResults(total, ids, self._facets(built, total) if facets else {})
 
     def _newest_first(self, query: Query, offset: int, limit: int) -> tuple[int, list]:
         """Matches by date, newest first, then by score: the first ``offset + limit`` as (score, address).
@@ -432,7 +443,7 @@ class TantivyKeywordIndex:
             ordered += self._searcher.search(at_cut, wanted - len(ordered), count=False).hits
         return by_date.count, ordered[offset:wanted]
 
-    def _facets(self, query: Query) -> dict[str, dict[str, int]]:
+    def _facets(self, query: Query, total: int) -> dict[str, dict[str, int]]:
         request = {name: {"terms": {"field": name, "size": FACET_BUCKETS, "segment_size": FACET_BUCKETS}}
                    for name in FACET_FIELDS}
         found = self._searcher.aggregate(query, request)
@@ -442,6 +453,8 @@ class TantivyKeywordIndex:
                        for b in found.get(name, {}).get("buckets", [])]
             counts[name] = dict(sorted(((value, count) for value, count in buckets if value not in ("", "0")),
                                        key=lambda item: (-item[1], item[0])))
+        if not self._has_status:
+            counts["status"] = {"unknown": total} if total else {}
         return counts
 
     def facets_for(self, passage_ids) -> dict[str, dict[str, int]]:

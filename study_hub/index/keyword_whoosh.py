@@ -113,6 +113,7 @@ def whoosh_schema(analyzer: Analyzer):
         language=fields.ID,
         year=fields.NUMERIC(int, bits=16, signed=False, sortable=True),
         date=fields.ID(sortable=True),
+        status=fields.ID(sortable=True),  # validity: current, amended, repealed, not_yet_effective, unknown
     )
 
 
@@ -121,7 +122,7 @@ def _document(record: IndexRecord) -> dict:
         "passage_id": record.passage_id, "doc_id": record.doc_id,
         "heading": record.heading, "body": record.text, "level": record.level or "",
         "kind": record.kind or "", "issuer": record.issuer or "", "language": record.language,
-        "year": record.year or 0, "date": record.date or "",
+        "year": record.year or 0, "date": record.date or "", "status": record.status or "unknown",
     }
 
 
@@ -234,9 +235,16 @@ class WhooshKeywordIndex:
         self._exact.close()
 
     def _column(self, name: str) -> np.ndarray:
-        """The value of a sortable field for every document number, read once."""
+        """The value of a sortable field for every document number, read once.
+
+        An index from before validity was indexed has no ``status``: every passage is ``unknown`` there, as the
+        store then had every document (the next update rebuilds it, ``keyword.INDEX_FORMAT``).
+        """
         with self._lock:
             if name not in self._columns:
+                if name == "status" and name not in self._ix.schema:
+                    self._columns[name] = np.full(self._size, "unknown", dtype=object)
+                    return self._columns[name]
                 column = self._searcher.reader().column_reader(name)
                 values = [column[docnum] for docnum in range(self._size)]
                 self._columns[name] = np.array(values, dtype=np.int64 if name == "year" else object)
@@ -333,7 +341,7 @@ class WhooshKeywordIndex:
 
     def _filter_mask(self, filters: SearchFilters) -> np.ndarray:
         mask = self._live.copy()
-        for name, values in (("level", filters.levels), ("kind", filters.kinds)):
+        for name, values in (("level", filters.levels), ("kind", filters.kinds), ("status", filters.statuses)):
             if values:
                 mask &= np.isin(self._column(name), list(values))
         if filters.languages:  # not a column: its postings list the passages of each language

@@ -12,7 +12,8 @@ windows'. One vector for a 300-character paragraph averages its sentences, so a 
 ranked the paragraph low (see the README's retrieval figures).
 
 Search is a dot product against every row (float16: 4 ms over 250 k rows on 2 cores), exact, and it lets
-filters (level, kind, language, year, document) select rows *before* ranking instead of after a top-k cut.
+filters (level, kind, language, year, validity, document) select rows *before* ranking instead of after a top-k
+cut.
 Above ``approximate.APPROXIMATE_FROM`` rows the generation also holds an approximate index (``approximate``):
 the best rows are found through it, filters applied inside, and re-scored exactly from ``vectors.npy``.
 Callers see one interface either way, ``SemanticIndex.similarities(vector)``.
@@ -123,7 +124,7 @@ def write_vectors(folder: Path, records: list[IndexRecord], window_of: list[int]
         "passage_id": [r.passage_id for r in records], "doc_id": [r.doc_id for r in records],
         "level": [r.level or "" for r in records], "kind": [r.kind or "" for r in records],
         "language": [r.language for r in records], "year": [r.year or 0 for r in records],
-        "window_of": window_of,
+        "status": [r.status or "unknown" for r in records], "window_of": window_of,
     }
     (folder / ROWS).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     if approximate_from is None or len(matrix) < approximate_from:
@@ -221,9 +222,11 @@ class SemanticIndex:
             lambda vector: np.asarray(self.vectors @ vector.astype(np.float32)))  # generations before float16
         rows = json.loads((folder / ROWS).read_text(encoding="utf-8"))
         self.passage_ids: list[str] = rows["passage_id"]
+        # vectors written before validity was kept: every passage unknown, as the store then had it
+        rows.setdefault("status", ["unknown"] * len(self.passage_ids))
         self.doc_ids = np.array(rows["doc_id"], dtype=object)
         # Categorical columns as small integer codes: a filter compares integers, not Python strings per row.
-        self._columns = {name: _Codes(rows[name]) for name in ("doc_id", "level", "kind", "language")}
+        self._columns = {name: _Codes(rows[name]) for name in ("doc_id", "level", "kind", "language", "status")}
         self._masks: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self.years = np.array(rows["year"], dtype=np.int32)
         self.row_of = {pid: row for row, pid in enumerate(self.passage_ids)}
@@ -265,7 +268,8 @@ class SemanticIndex:
         def both(selected: np.ndarray) -> np.ndarray:
             return selected if mask is None else mask & selected
 
-        for name, values in (("level", filters.levels), ("kind", filters.kinds), ("language", filters.languages)):
+        for name, values in (("level", filters.levels), ("kind", filters.kinds), ("language", filters.languages),
+                             ("status", filters.statuses)):
             if values:
                 mask = both(self._rows_with(name, frozenset(values)))
         if filters.year_from is not None:

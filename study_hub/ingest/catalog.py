@@ -5,7 +5,9 @@ found in the file's folder or the folder above it. A record matches a file by it
 path relative to the catalog) or, failing that, by ``id`` == the file name without its suffix.
 
 ``issuer`` is the issuing body and ``speaker`` the person who spoke; an older catalog's folded
-"国务院（总理李强）" is split into the two (``DocumentMeta`` does it).
+"国务院（总理李强）" is split into the two (``DocumentMeta`` does it). ``status`` (current, amended, repealed,
+not_yet_effective, unknown, or 现行有效 / 已修订 / 已废止 / 尚未生效) and ``status_date`` say the document's validity
+and since when.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from study_hub.domain import DocumentMeta
 from study_hub.errors import MetadataError
 
 CATALOG_NAMES = ("catalog.jsonl", "metadata.jsonl")
-_META_FIELDS = ("id", "title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language")
+_META_FIELDS = ("id", "title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language", "status",
+                "status_date")
 
 
 def record_to_meta(record: dict[str, Any]) -> DocumentMeta:

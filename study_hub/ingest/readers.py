@@ -86,6 +86,7 @@ _FRONT_MATTER_KEYS = {
     "id": "id", "title": "title", "issuer": "issuer", "发文机关": "issuer", "speaker": "speaker", "讲话人": "speaker",
     "level": "level", "kind": "kind", "date": "date", "doc_number": "doc_number", "文号": "doc_number",
     "language": "language", "lang": "language",
+    "status": "status", "时效性": "status", "效力": "status", "status_date": "status_date", "效力日期": "status_date",
 }
 
 

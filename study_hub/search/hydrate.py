@@ -23,5 +23,6 @@ def hydrate(store: DocumentStore, analyzer: Analyzer, hits: list[RankedHit], ana
             level=document.level, kind=document.kind, issuer=document.issuer, date=document.date,
             heading_path=passage.heading_path, text=passage.text, snippet=render_snippet(passage.text, spans),
             highlights=spans, score=round(score, 4), rankers=rankers, speaker=document.speaker,
+            status=document.status or "unknown", status_date=document.status_date,
         ))
     return results

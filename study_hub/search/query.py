@@ -5,7 +5,8 @@
     物业 -前期                   a word after - must not occur;  -"…" excludes exact wording
     接诉即办 OR 街乡吹哨          either side (| works too); binds the words next to it
     level:provincial kind:regulation issuer:国务院 year:2021 year:2019..2023 doc:ID 文号:中发〔2021〕16号
-    级别:省级 类型:条例 发文机关:国务院 年份:2021          the same filters in Chinese
+    status:amended status:current,repealed status:all     validity (without one: what is in force or unrated)
+    级别:省级 类型:条例 发文机关:国务院 年份:2021 效力:已废止   the same filters in Chinese
 
 Mistakes raise ``QueryError`` with a message that says what to change.
 """
@@ -16,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from study_hub.domain import KINDS, LANGUAGES, LEVELS
+from study_hub.domain import KINDS, LANGUAGES, LEVELS, STATUS_ALIASES, STATUSES
 from study_hub.errors import StudyHubError
 
 
@@ -42,6 +43,7 @@ class ParsedQuery:
     doc_numbers: tuple[str, ...] = ()
     year_from: int | None = None
     year_to: int | None = None
+    statuses: tuple[str, ...] = ()  # validity; empty: not asked (search then applies its default)
 
     @property
     def has_terms(self) -> bool:
@@ -49,7 +51,7 @@ class ParsedQuery:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.levels or self.kinds or self.languages or self.issuers or self.doc_ids
+        return bool(self.levels or self.kinds or self.languages or self.issuers or self.doc_ids or self.statuses
                     or self.doc_numbers or self.year_from is not None or self.year_to is not None)
 
 
@@ -61,6 +63,7 @@ _FIELD_ALIASES = {
     "doc": "doc", "id": "doc", "文件": "doc",
     "文号": "doc_number", "docnum": "doc_number", "doc_number": "doc_number", "number": "doc_number",
     "lang": "language", "language": "language", "语言": "language",
+    "status": "status", "validity": "status", "效力": "status", "时效性": "status", "时效": "status",
 }
 LEVEL_ALIASES = {
     "central": "central", "中央": "central", "国家": "central",
@@ -77,6 +80,7 @@ KIND_ALIASES = {
     "news": "news", "新闻": "news", "报道": "news",
 }
 LANGUAGE_ALIASES = {"zh": "zh", "中文": "zh", "chinese": "zh", "en": "en", "英文": "en", "english": "en"}
+_EVERY_STATUS = ("all", "any", "全部", "所有")
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "”": "”"}
 # Closers accepted for each opener: people mix Chinese and ASCII quotes (“…" or "…”) without noticing.
 _CLOSERS = {'"': '"”', "“": '”"', "”": '”"', "「": "」", "『": "』"}
@@ -132,7 +136,7 @@ def _lex(query: str) -> list[_Item]:
         elif sep and value and (close := difflib.get_close_matches(key.lower(), _FIELD_ALIASES, n=1, cutoff=0.75)):
             known = ", ".join(sorted({k for k in _FIELD_ALIASES if k.isascii()}))
             raise QueryError(f"unknown filter {key}: — did you mean {close[0]}:? The filters are {known} "
-                             f"(or 级别: 类型: 发文机关: 年份: 文号:)")
+                             f"(or 级别: 类型: 发文机关: 年份: 文号: 效力:)")
         elif word in ("OR", "|", "或"):
             items.append(_Item(word, is_or=True))
         else:
@@ -167,7 +171,8 @@ def _closing_quote(query: str, start: int) -> int:
 def _example(name: str) -> str:
     return {"level": "level:provincial", "kind": "kind:regulation", "issuer": "issuer:国务院",
             "year": "year:2021 or year:2019..2023", "doc": "doc:central-law-constitution-2018",
-            "doc_number": "文号:中发〔2021〕16号", "language": "lang:zh"}[name]
+            "doc_number": "文号:中发〔2021〕16号", "language": "lang:zh",
+            "status": "status:amended or 效力:现行有效"}[name]
 
 
 def _one_of(value: str, aliases: dict[str, str], allowed: tuple[str, ...], name: str) -> str:
@@ -175,6 +180,26 @@ def _one_of(value: str, aliases: dict[str, str], allowed: tuple[str, ...], name:
     if found is None:
         raise QueryError(f"{name}:{value} is not known — use one of {', '.join(allowed)}")
     return found
+
+
+def parse_statuses(value: str) -> tuple[str, ...]:
+    """Validity statuses from ``current``, ``已修订,已废止`` or ``all`` (every status, history included)."""
+    found: list[str] = []
+    for part in re.split(r"[,，、|]", value):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lower() in _EVERY_STATUS:
+            found.extend(STATUSES)
+            continue
+        status = STATUS_ALIASES.get(part.lower().replace("-", "_")) or STATUS_ALIASES.get(part)
+        if status is None:
+            raise QueryError(f"status:{part} is not known — use one of {', '.join(STATUSES)}, all "
+                             "(or 现行有效, 已修订, 已废止, 尚未生效)")
+        found.append(status)
+    if not found:
+        raise QueryError(f"status: needs a value, e.g. {_example('status')}")
+    return tuple(dict.fromkeys(found))
 
 
 def parse_year(value: str) -> tuple[int | None, int | None]:
@@ -245,12 +270,18 @@ def parse_query(query: str) -> ParsedQuery:
         doc_numbers=tuple(filters.get("doc_number", [])),
         year_from=year_from,
         year_to=year_to,
+        statuses=_all_of(filters.get("status", [])),
     )
+
+
+def _all_of(values: list[str]) -> tuple[str, ...]:
+    """The statuses of every status: filter, like several level: filters: any of them."""
+    return tuple(dict.fromkeys(status for value in values for status in parse_statuses(value)))
 
 
 def parse_filters(*, level: str | None = None, kind: str | None = None, issuer: str | None = None,
                   year: str | None = None, doc: str | None = None, doc_number: str | None = None,
-                  language: str | None = None) -> ParsedQuery:
+                  language: str | None = None, status: str | None = None) -> ParsedQuery:
     """Filters given as separate parameters (web form, API, CLI options), validated like query filters."""
     year_from, year_to = parse_year(year) if year else (None, None)
     return ParsedQuery(
@@ -262,4 +293,5 @@ def parse_filters(*, level: str | None = None, kind: str | None = None, issuer: 
         doc_numbers=(doc_number,) if doc_number else (),
         year_from=year_from,
         year_to=year_to,
+        statuses=parse_statuses(status) if status else (),
     )

@@ -1,6 +1,7 @@
 """SearchService: query text in, hydrated and highlighted hits out (the façade the web, CLI and study use).
 
-parse (``query``) -> validate -> resolve filters (issuer and 文号 through the store) -> analyze
+parse (``query``) -> validate -> resolve filters (issuer and 文号 through the store; validity: what is in force
+or unrated unless the request asks for a status or for history, ``CURRENT_STATUSES``) -> analyze
 (``analysis``) -> rank, on the generation this request holds (``served``): by keyword (``keyword``), or by
 meaning when it can (``meaning``, ``hybrid``) -> hydrate the ids in rank order (``hydrate``). Answers are cached
 on the served generation.
@@ -14,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 
-from study_hub.domain import LEVELS
+from study_hub.domain import CURRENT_STATUSES, HISTORY_STATUSES, LEVELS
 from study_hub.errors import NotFoundError
 from study_hub.index.filters import SearchFilters
 from study_hub.index.keyword import KeywordQuery
@@ -81,8 +82,12 @@ class SearchService:
         return self.embedder.state(current)
 
     def filters_for(self, parsed: ParsedQuery, request: SearchRequest) -> SearchFilters:
+        """The request's filters as the indexes take them. Validity: the statuses asked for (query or parameter),
+        else every status with ``history``, else ``CURRENT_STATUSES``: an amended or repealed text shows only
+        when asked for, and the index applies it, so totals and facets count what is shown."""
         extra = parse_filters(level=request.level, kind=request.kind, issuer=request.issuer, year=request.year,
-                              doc=request.doc, doc_number=request.doc_number, language=request.language)
+                              doc=request.doc, doc_number=request.doc_number, language=request.language,
+                              status=request.status)
         year_from = max((y for y in (parsed.year_from, extra.year_from) if y is not None), default=None)
         year_to = min((y for y in (parsed.year_to, extra.year_to) if y is not None), default=None)
         if year_from is not None and year_to is not None and year_from > year_to:
@@ -101,10 +106,12 @@ class SearchService:
                 return tuple(v for v in a if v in b) or ("(none)",)
             return a or b
 
+        statuses = both(parsed.statuses, extra.statuses)
         return SearchFilters(
             levels=both(parsed.levels, extra.levels), kinds=both(parsed.kinds, extra.kinds),
             languages=both(parsed.languages, extra.languages), year_from=year_from, year_to=year_to,
             doc_ids=frozenset(doc_ids) if doc_ids is not None else None,
+            statuses=statuses or (() if request.history else CURRENT_STATUSES),
         )
 
     def search(self, request: SearchRequest) -> SearchResponse:
@@ -132,7 +139,8 @@ class SearchService:
             raise QueryError(f"page must be between 1 and {MAX_PAGE}")
         parsed = parse_query(request.q) if request.q.strip() else ParsedQuery()
         filters = self.filters_for(parsed, request)
-        if not parsed.has_terms and filters.empty:
+        chosen = filters if parsed.statuses or request.status else replace(filters, statuses=())  # not the default
+        if not parsed.has_terms and chosen.empty:
             raise QueryError("type some words to search for, or choose a filter")
         analyzed = analyze(parsed, self.analyzer, self.synonyms)
         meaning = self.meaning(current)
@@ -152,8 +160,13 @@ class SearchService:
                 current.keyword, analyzed, filters, offset=offset, limit=request.limit,
                 sort=request.sort if parsed.has_terms else "date",  # browsing by filters: newest first
                 facets=request.facets)
+        in_history = None
+        if parsed.has_terms and not (parsed.statuses or request.status or request.history):
+            # One keyword count over what the default leaves out (milliseconds; no facets, no hits kept).
+            in_history = current.keyword.search(analyzed.query, replace(filters, statuses=HISTORY_STATUSES),
+                                                offset=0, limit=1, sort="relevance", facets=False).total
         return SearchResponse(
-            query=request.q, total=total, page=request.page, limit=request.limit,
+            in_history=in_history, query=request.q, total=total, page=request.page, limit=request.limit,
             results=hydrate(self.store, self.analyzer, hits, analyzed), facets=facets, partial_from=partial_from,
             generation=current.name, mode=request.mode if by_meaning else "keyword",
             took_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -198,7 +211,9 @@ class SearchService:
         for level in LEVELS:
             if level == document.level:
                 continue
-            hits = similarities.top(SearchFilters(levels=(level,)), limit=per_level, exclude_doc=document.id)
+            # traced to texts in force (or unrated): an amended or repealed one is history, not an implementation
+            hits = similarities.top(SearchFilters(levels=(level,), statuses=CURRENT_STATUSES), limit=per_level,
+                                    exclude_doc=document.id)
             found = hydrate(self.store, self.analyzer, [(h.passage_id, h.score, ("semantic",)) for h in hits],
                             no_terms)
             if found:

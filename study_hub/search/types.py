@@ -20,6 +20,8 @@ class SearchRequest:
     doc: str | None = None
     doc_number: str | None = None
     language: str | None = None
+    status: str | None = None  # a validity status (or several, comma-separated): 现行有效, amended, …
+    history: bool = False  # also amended and repealed documents (by default only those in force or unrated)
     sort: str = "relevance"
     mode: str = "hybrid"
     page: int = 1
@@ -44,6 +46,8 @@ class SearchHit:
     score: float
     rankers: tuple[str, ...] = ("keyword",)
     speaker: str | None = None  # who spoke, for a speech (the issuer is then the body they spoke for)
+    status: str = "unknown"  # the document's validity (domain.STATUSES) and since when
+    status_date: str | None = None
 
     @property
     def url(self) -> str:
@@ -63,3 +67,6 @@ class SearchResponse:
     mode: str = "keyword"  # the mode that ranked these results (hybrid falls back to keyword for exact wording)
     took_ms: float = 0.0
     meaning: MeaningState | None = None  # for a hybrid or semantic request: whether meaning could rank it
+    # Passages matching the words in amended or repealed documents, which the default (current) search leaves
+    # out: so a person looking for the 2017 Party constitution learns it is there, as history. None: not counted.
+    in_history: int | None = None

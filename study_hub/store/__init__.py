@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from study_hub.config import Settings
 from study_hub.store.db import make_engine, migrate
-from study_hub.store.documents import DocumentFilter, DocumentStore, SaveOutcome
+from study_hub.store.documents import DocumentFilter, DocumentStore, SaveOutcome, VersionInfo
 
 
 def open_store(settings: Settings) -> DocumentStore:
@@ -14,4 +14,4 @@ def open_store(settings: Settings) -> DocumentStore:
     return DocumentStore(engine)
 
 
-__all__ = ["DocumentFilter", "DocumentStore", "SaveOutcome", "open_store"]
+__all__ = ["DocumentFilter", "DocumentStore", "SaveOutcome", "VersionInfo", "open_store"]

@@ -3,8 +3,10 @@
 The file is portable JSON (gzip-compressed): one list of rows per table, dates in ISO 8601, so a backup
 taken from SQLite restores into PostgreSQL and back. Documents and passages are not in it: they are
 re-ingested from their source files, and their ids (document id + a hash of the passage text) come out the
-same, so notes and reading items point at them again. Sign-in sessions and check-in tokens are not in it
-either: they are short-lived secrets.
+same, so notes and reading items point at them again. What no file holds is in it: each document's earlier
+texts (``document_versions``) and its validity (a status may have been set by ``docs set-status``); a restore
+puts them back on the documents ingested again (``_restore_history``). Sign-in sessions and check-in tokens are
+not in it either: they are short-lived secrets.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from sqlalchemy import Boolean, DateTime, func, insert, inspect, select, text
 from study_hub.errors import StudyHubError
 from study_hub.store import DocumentStore
 from study_hub.store.db import current_revision
-from study_hub.store.models import Base, utcnow
+from study_hub.store.models import Base, Document, DocumentVersion, utcnow
 
 FORMAT = "study_hub-backup"
-VERSION = 1
+VERSION = 2  # 2: each document's versions and validity
+HISTORY = "document_versions"  # the count a backup and a restore report for the versions
 # Parents before children, so foreign keys hold while restoring.
 TABLES = ("units", "users", "memberships", "audit_log", "notes", "note_tags", "note_replies", "note_reads",
           "reading_lists", "reading_items", "reading_assignments", "item_progress", "study_sessions",
@@ -55,8 +58,9 @@ def backup(store: DocumentStore, path: Path) -> dict[str, int]:
                 order = [func.length(table.c.path), table.c.id]  # parents first
             rows = connection.execute(select(table).order_by(*order)).mappings()
             tables[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        history = _history(connection)
     document = {"format": FORMAT, "version": VERSION, "schema_revision": current_revision(store.engine),
-                "created_at": utcnow().isoformat(), "tables": tables}
+                "created_at": utcnow().isoformat(), "tables": tables, "documents": history}
     temporary = path.with_name(path.name + ".partial")
     temporary.unlink(missing_ok=True)
     # Password hashes and private notes: readable by the owner only, from the first byte (not chmod after).
@@ -64,7 +68,51 @@ def backup(store: DocumentStore, path: Path) -> dict[str, int]:
     with os.fdopen(descriptor, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as handle:
         json.dump(document, handle, ensure_ascii=False)
     temporary.replace(path)  # a crash never leaves a half-written backup under the real name
-    return {name: len(rows) for name, rows in tables.items()}
+    return {**{name: len(rows) for name, rows in tables.items()},
+            HISTORY: sum(len(saved["versions"]) for saved in history.values())}
+
+
+_VERSION_FIELDS = ("number", "text", "meta", "heading_levels", "source_path", "source_format", "source_hash",
+                   "char_count", "ingested_at")
+
+
+def _history(connection) -> dict[str, dict[str, Any]]:
+    """document id -> its validity and its versions, oldest first."""
+    found = {doc_id: {"status": status, "status_date": status_date, "versions": []}
+             for doc_id, status, status_date in connection.execute(
+                 select(Document.id, Document.status, Document.status_date).order_by(Document.id))}
+    columns = [getattr(DocumentVersion, name) for name in ("document_id", *_VERSION_FIELDS)]
+    for row in connection.execute(select(*columns).order_by(DocumentVersion.document_id, DocumentVersion.number)
+                                  ).mappings():
+        found[row["document_id"]]["versions"].append({name: _plain(row[name]) for name in _VERSION_FIELDS})
+    return found
+
+
+def _restore_history(connection, saved: dict[str, dict[str, Any]]) -> int:
+    """Put each document's earlier texts and validity back on the documents ingested again; returns the versions
+    restored. A document not ingested again has nothing to hang them on and is left out. If the text ingested
+    again is not the backup's newest, it stays the newest version, after the backup's. A status the ingest set
+    (a catalog's) wins over the backup's; an unknown one takes the backup's."""
+    versions = Base.metadata.tables[HISTORY]
+    restored = 0
+    for doc_id, history in saved.items():
+        current = connection.execute(select(Document.text, Document.status).where(Document.id == doc_id)).first()
+        if current is None:
+            continue
+        ingested = connection.execute(select(versions).where(versions.c.document_id == doc_id)
+                                      .order_by(versions.c.number.desc())).mappings().first()
+        rows = [_typed(versions, {**row, "document_id": doc_id}) for row in history["versions"]]
+        if rows and ingested is not None:
+            connection.execute(versions.delete().where(versions.c.document_id == doc_id))
+            if rows[-1]["text"] != current.text:  # the file changed since the backup: its text comes after
+                rows.append({**{k: ingested[k] for k in _VERSION_FIELDS}, "document_id": doc_id,
+                             "number": rows[-1]["number"] + 1})
+            connection.execute(insert(versions), rows)
+            restored += len(history["versions"])
+        if current.status == "unknown" and history["status"] not in (None, "unknown"):
+            connection.execute(Document.__table__.update().where(Document.id == doc_id).values(
+                status=history["status"], status_date=history["status_date"], updated_at=utcnow()))
+    return restored
 
 
 def _typed(table, row: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +134,7 @@ def restore(store: DocumentStore, path: Path) -> dict[str, int]:
             document = json.load(handle)
     except (OSError, EOFError, json.JSONDecodeError) as exc:
         raise BackupError(f"{path} is not a study_hub backup ({exc})") from exc
-    if document.get("format") != FORMAT or document.get("version") != VERSION:
+    if document.get("format") != FORMAT or document.get("version") not in (1, VERSION):
         raise BackupError(f"{path} is not a study_hub backup of version {VERSION}")
     if document.get("schema_revision") != current_revision(store.engine):
         raise BackupError(f"the backup is of schema {document.get('schema_revision')}, this database is at "
@@ -102,6 +150,7 @@ def restore(store: DocumentStore, path: Path) -> dict[str, int]:
             if rows:
                 connection.execute(insert(table), rows)
             counts[name] = len(rows)
+        counts[HISTORY] = _restore_history(connection, document.get("documents") or {})
         if connection.dialect.name == "postgresql":  # ids were given explicitly: move the sequences past them
             for name in TABLES:
                 table = Base.metadata.tables[name]

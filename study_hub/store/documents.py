@@ -2,7 +2,12 @@
 
 ``save`` decides between no-op, metadata-only update and a passage replacement; a replacement happens in
 one transaction, keeps the rows (and ids) of passages whose text did not change, and deletes only the
-passages that are gone, so anything anchored to an unchanged passage stays anchored.
+passages that are gone, so anything anchored to an unchanged passage stays anchored. Every text a document has
+had is kept as a numbered version (``document_versions``), written in the same transaction as the text: a
+failed or killed save leaves the previous version serving and recorded.
+
+A document's validity (``status``, ``status_date``) is sticky: a save whose metadata says nothing about it keeps
+what is stored (``set_status`` or an earlier ingest said it), so re-ingesting a folder never forgets it.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, s
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
 from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument, split_issuer
-from study_hub.errors import NotFoundError
+from study_hub.errors import MetadataError, NotFoundError
 from study_hub.store import citations
 from study_hub.store.citations import CitationStore
 from study_hub.store.db import make_session_factory
-from study_hub.store.models import Document, PassageRow, utcnow
+from study_hub.store.models import Document, DocumentVersion, PassageRow, aware, utcnow
 
 
 class SaveOutcome(StrEnum):
@@ -31,6 +36,10 @@ class SaveOutcome(StrEnum):
 
 
 _META_COLUMNS = ("title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language", "dates", "extra")
+_STATUS_COLUMNS = ("status", "status_date")
+# What a version records of the metadata then (``extra`` is the catalog's bookkeeping: licences, sources)
+VERSION_META = ("title", "issuer", "speaker", "level", "kind", "date", "doc_number", "language", "dates", "status",
+                "status_date")
 
 
 def issuer_matches(text: str) -> ColumnElement[bool]:
@@ -50,6 +59,19 @@ class DocumentFilter:
     issuer: str | None = None  # the issuing body or the speaker contains this text
     year: int | None = None
     language: str | None = None
+    statuses: tuple[str, ...] = ()  # any of these validity statuses (empty: any)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a document, without its text."""
+    number: int
+    ingested_at: object  # datetime (aware)
+    source_hash: str
+    source_format: str
+    char_count: int
+    meta: dict
+    current: bool  # the document's text now
 
 
 class DocumentStore:
@@ -81,7 +103,8 @@ class DocumentStore:
         and so are the references elsewhere that it answers: a killed save leaves neither half done.
         """
         assert meta.id and meta.title and meta.language, "the pipeline completes metadata before saving"
-        values = {name: getattr(meta, name) for name in _META_COLUMNS}
+        compared = _META_COLUMNS + (_STATUS_COLUMNS if meta.status is not None else ())  # unsaid: kept as stored
+        values = {name: getattr(meta, name) for name in compared}
         values.update(
             source_path=raw.source_path, source_format=raw.source_format, encoding=raw.encoding,
             source_hash=raw.source_hash, text=raw.text, char_count=len(raw.text),
@@ -92,16 +115,20 @@ class DocumentStore:
             citations.serialise_writes(session)
             existing = session.get(Document, meta.id)
             if existing is None:
+                values.setdefault("status", "unknown")
                 session.execute(insert(Document).values(id=meta.id, created_at=utcnow(), updated_at=utcnow(),
                                                         **values))
                 self._insert_passages(session, passages)
                 citations.refresh(session, meta.id, texts)
+                self._add_version(session, meta.id, raw, values)
                 return SaveOutcome.ADDED
             text_changed = existing.text != raw.text
-            meta_changed = any(getattr(existing, name) != values[name] for name in _META_COLUMNS)
+            meta_changed = any(getattr(existing, name) != values[name] for name in compared)
             source_changed = existing.source_hash != raw.source_hash or existing.source_path != raw.source_path
             if not (text_changed or meta_changed or source_changed):
                 return SaveOutcome.UNCHANGED
+            if text_changed and not self._has_versions(session, meta.id):
+                self._add_version(session, meta.id, None, {}, existing)  # a text saved before versions were kept
             for name, value in values.items():
                 setattr(existing, name, value)
             existing.updated_at = utcnow()
@@ -109,6 +136,7 @@ class DocumentStore:
                 if meta_changed:  # a new title or 文号 answers other references
                     citations.refresh(session, meta.id, texts)
                 return SaveOutcome.METADATA if meta_changed else SaveOutcome.UNCHANGED
+            self._add_version(session, meta.id, raw, {name: getattr(existing, name) for name in VERSION_META})
             previous = {row.id: (row.text, row.heading_path) for row in session.execute(
                 select(PassageRow.id, PassageRow.text, PassageRow.heading_path).where(
                     PassageRow.document_id == meta.id))}
@@ -117,6 +145,53 @@ class DocumentStore:
                 on_text_change(session, meta.id, previous)
             citations.refresh(session, meta.id, texts)
             return SaveOutcome.UPDATED
+
+    @staticmethod
+    def _has_versions(session: Session, doc_id: str) -> bool:
+        return session.scalar(select(DocumentVersion.id).where(DocumentVersion.document_id == doc_id).limit(1)) \
+            is not None
+
+    @staticmethod
+    def _add_version(session: Session, doc_id: str, raw: RawDocument | None, meta: dict,
+                     stored: Document | None = None) -> None:
+        """The next version of ``doc_id``: ``raw``'s text with ``meta``, or the ``stored`` document as it is.
+
+        Numbered inside the save's transaction; two saves of one document at once cannot both take a number
+        (the unique index refuses the second, and its whole save rolls back).
+        """
+        number = (session.scalar(select(func.max(DocumentVersion.number)).where(
+            DocumentVersion.document_id == doc_id)) or 0) + 1
+        if raw is not None:
+            session.add(DocumentVersion(
+                document_id=doc_id, number=number, text=raw.text,
+                meta={name: meta.get(name) for name in VERSION_META},
+                heading_levels={str(line): level for line, level in raw.heading_levels.items()},
+                source_path=raw.source_path, source_format=raw.source_format, source_hash=raw.source_hash,
+                char_count=len(raw.text), ingested_at=utcnow()))
+        else:
+            session.add(DocumentVersion(
+                document_id=doc_id, number=number, text=stored.text,
+                meta={name: getattr(stored, name) for name in VERSION_META}, heading_levels=None,
+                source_path=stored.source_path, source_format=stored.source_format, source_hash=stored.source_hash,
+                char_count=stored.char_count, ingested_at=stored.updated_at or utcnow()))
+        session.flush()
+
+    def set_status(self, doc_id: str, status: str, status_date: str | None = None) -> bool:
+        """Set a document's validity; returns whether it changed. A change bumps ``updated_at``, so the next
+        index update re-indexes the document with its new status (search filters by it in the index)."""
+        problems = DocumentMeta(status=status, status_date=status_date).problems()
+        if problems:
+            raise MetadataError("; ".join(problems))
+        canonical = DocumentMeta(status=status).status
+        with self.sessions.begin() as session:
+            document = session.get(Document, doc_id)
+            if document is None:
+                raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
+            if (document.status, document.status_date) == (canonical, status_date):
+                return False
+            document.status, document.status_date = canonical, status_date
+            document.updated_at = utcnow()
+            return True
 
     @staticmethod
     def _rows(passages: list[Passage]) -> list[dict]:
@@ -172,6 +247,8 @@ class DocumentStore:
             query = query.where(issuer_matches(where.issuer))
         if where.year:
             query = query.where(Document.date.startswith(f"{where.year:04d}"))
+        if where.statuses:
+            query = query.where(Document.status.in_(where.statuses))
         query = query.options(defer(Document.text)).order_by(Document.date.desc().nulls_last(), Document.id)
         with self.sessions() as session:
             documents = list(session.scalars(query))
@@ -189,6 +266,32 @@ class DocumentStore:
                 raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
             session.expunge_all()
             return document
+
+    def versions(self, doc_id: str) -> list[VersionInfo]:
+        """A document's versions, oldest first (``NotFoundError`` for an unknown document)."""
+        with self.sessions() as session:
+            exists = session.scalar(select(Document.id).where(Document.id == doc_id))
+            rows = session.execute(
+                select(DocumentVersion.number, DocumentVersion.ingested_at, DocumentVersion.source_hash,
+                       DocumentVersion.source_format, DocumentVersion.char_count, DocumentVersion.meta)
+                .where(DocumentVersion.document_id == doc_id).order_by(DocumentVersion.number)).all()
+        if exists is None:
+            raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
+        last = rows[-1].number if rows else None
+        return [VersionInfo(r.number, aware(r.ingested_at), r.source_hash, r.source_format, r.char_count,
+                            dict(r.meta or {}), r.number == last) for r in rows]
+
+    def version(self, doc_id: str, number: int) -> DocumentVersion:
+        """One version of a document, with its text."""
+        with self.sessions() as session:
+            row = session.scalar(select(DocumentVersion).where(DocumentVersion.document_id == doc_id,
+                                                               DocumentVersion.number == number))
+            if row is None:
+                raise NotFoundError(f"document {doc_id!r} has no version {number}; "
+                                    f"GET /api/documents/{doc_id}/versions lists them")
+            session.expunge(row)
+            row.ingested_at = aware(row.ingested_at)
+            return row
 
     def counts(self) -> tuple[int, int]:
         with self.sessions() as session:
@@ -219,7 +322,7 @@ class DocumentStore:
         query = (
             select(PassageRow.id, PassageRow.document_id, Document.title, PassageRow.heading_path, PassageRow.text,
                    Document.level, Document.kind, Document.issuer, Document.date, Document.doc_number,
-                   Document.language)
+                   Document.language, Document.status)
             .join(Document, Document.id == PassageRow.document_id)
             .order_by(PassageRow.document_id, PassageRow.ordinal)
         )

@@ -52,6 +52,9 @@ class Document(Base):
     text: Mapped[str] = mapped_column(Text)
     char_count: Mapped[int] = mapped_column(Integer)
     passage_count: Mapped[int] = mapped_column(Integer)
+    # Validity (时效性): current | amended | repealed | not_yet_effective | unknown, and since when
+    status: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown", index=True)
+    status_date: Mapped[str | None] = mapped_column(String(10))  # YYYY[-MM[-DD]]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -59,6 +62,29 @@ class Document(Base):
         back_populates="document", order_by="PassageRow.ordinal", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+
+class DocumentVersion(Base):
+    """One text a document has had: version 1 when it was added, a new one each time its text changed.
+
+    The newest version's text is the document's text. ``heading_levels`` (line -> level, from Markdown, HTML or
+    Word headings) lets the segmenter cut an old text exactly as it cut it then; versions recorded when this
+    table was made (migration 0009) have none, and are cut as plain text.
+    """
+    __tablename__ = "document_versions"
+    __table_args__ = (Index("uq_document_versions_number", "document_id", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the metadata when this text came
+    heading_levels: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    source_path: Mapped[str] = mapped_column(Text)
+    source_format: Mapped[str] = mapped_column(String(10))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    char_count: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PassageRow(Base):

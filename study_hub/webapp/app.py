@@ -34,6 +34,7 @@ from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.records import RecordService
 from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
+from study_hub.study.versions import VersionService
 from study_hub.webapp import api, pages
 from study_hub.webapp.context import AppContext
 from study_hub.webapp.deps import PASSWORD_PAGE, SESSION_COOKIE, error_page_of
@@ -85,14 +86,15 @@ def create_app(settings: Settings | None = None, *, encoder: Any = _FROM_SETTING
     search = SearchService(store, settings.indexes_dir, encoder=encoder, cache_size=settings.search_cache)
     index = index_service(settings, store, JobQueue(settings))
     study_sessions = SessionService(store, accounts, zone=settings.zone)
-    context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index,
-                         notes=NoteService(store, accounts, zone=settings.zone),
+    notes = NoteService(store, accounts, zone=settings.zone)
+    context = AppContext(settings=settings, store=store, search=search, accounts=accounts, index=index, notes=notes,
                          replies=ReplyService(store, accounts),
                          reading_lists=ReadingListService(store, accounts, search),
                          study_sessions=study_sessions,
                          records=RecordService(store, accounts, study_sessions, settings.session_norms,
                                                zone=settings.zone),
-                         library=LibraryAdmin(settings, store, accounts, index), templates=build_templates())
+                         library=LibraryAdmin(settings, store, accounts, index), templates=build_templates(),
+                         versions=VersionService(store, notes))
 
     app = FastAPI(title="study_hub", version=__version__, docs_url=None, redoc_url=None,
                   description="Search and read the original texts of policy documents.")

@@ -23,6 +23,7 @@ from study_hub.study.reading_lists import ReadingListService
 from study_hub.study.records import RecordService
 from study_hub.study.replies import ReplyService
 from study_hub.study.sessions import SessionService
+from study_hub.study.versions import VersionService
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class AppContext:
     records: RecordService  # the record book: a session's record, a unit's ledger
     library: LibraryAdmin  # adds and removes documents (administrators)
     templates: Jinja2Templates
+    versions: VersionService  # a document's earlier texts, compared
 
     def meaning(self) -> MeaningState | None:
         """Whether search by meaning can answer now (None: no index to tell)."""

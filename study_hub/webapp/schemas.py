@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Path
 from fastapi.responses import JSONResponse
@@ -53,6 +53,9 @@ class Hit(BaseModel):
                                      "Compare it within one response only.")
     url: str = Field(description="The passage in the document reader.")
     rankers: list[str] = Field(description="Which rankers found it: keyword, semantic.")
+    status: str = Field("unknown", description="The document's validity (时效性): current, amended, repealed, "
+                                               "not_yet_effective or unknown.")
+    status_date: str | None = Field(None, description="When it took that status (YYYY[-MM[-DD]]).")
 
 
 class Meaning(BaseModel):
@@ -74,11 +77,14 @@ class SearchResults(BaseModel):
     took_ms: float
     generation: str | None = Field(description="The index generation that answered.")
     results: list[Hit]
-    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer and year.")
+    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer, year and status (validity).")
     meaning: Meaning | None = Field(default=None, description="For a hybrid or semantic request: whether search "
                                                               "by meaning could rank it, and how complete it is.")
     notice: str | None = Field(default=None, description="What to tell a person while search by meaning is not "
                                                          "complete (the keyword ranking answered, or part of it).")
+    in_history: int | None = Field(default=None, description=(
+        "Passages with these words in amended or repealed documents, left out by the default search (ask with "
+        "history=true or status:); null when the request chose statuses itself."))
 
 
 class DocumentSummary(BaseModel):
@@ -94,6 +100,9 @@ class DocumentSummary(BaseModel):
     passage_count: int
     char_count: int
     url: str
+    status: str = Field("unknown", description="Validity (时效性): current, amended, repealed, not_yet_effective or "
+                                               "unknown (nobody said).")
+    status_date: str | None = Field(None, description="When it took that status (YYYY[-MM[-DD]]).")
 
 
 class DocumentList(BaseModel):
@@ -101,7 +110,8 @@ class DocumentList(BaseModel):
     page: int
     limit: int
     documents: list[DocumentSummary]
-    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer and year of all matches.")
+    facets: dict[str, dict[str, int]] = Field(description="Counts by level, kind, issuer, year and status of all "
+                                                          "matches.")
 
 
 class Passage(BaseModel):
@@ -126,6 +136,74 @@ class DocumentDetail(DocumentSummary):
     encoding: str | None
     outline: list[OutlineNode]
     passages: list[Passage]
+
+
+class VersionSummary(BaseModel):
+    """One text a document has had (version 1: as added; a new one each time its text changed)."""
+    number: int
+    ingested_at: datetime = Field(description="When this text was ingested.")
+    current: bool = Field(description="The document's text now.")
+    title: str | None
+    date: str | None
+    status: str | None = Field(description="Validity recorded with this text.")
+    status_date: str | None
+    source_format: str
+    source_hash: str = Field(description="SHA-256 of the file this text was read from.")
+    char_count: int
+    url: str = Field(description="This version's text and metadata (the API).")
+    compare_url: str | None = Field(description="This version against the one before it (the page), if any.")
+
+
+class VersionDetail(VersionSummary):
+    doc_id: str
+    meta: dict[str, Any] = Field(description="The metadata when this text came: title, issuer, speaker, level, "
+                                             "kind, date, doc_number, language, dates, status, status_date.")
+    text: str = Field(description="The normalised text, as the reader showed it then.")
+
+
+class DiffOp(BaseModel):
+    op: Literal["equal", "insert", "delete", "replace"]
+    old_start: int = Field(description="Offsets into the old passage's text: old.text[old_start:old_end].")
+    old_end: int
+    new_start: int = Field(description="Offsets into the new passage's text.")
+    new_end: int
+
+
+class ComparedPassage(BaseModel):
+    passage_id: str
+    heading_path: str
+    char_start: int = Field(description="Offset in that version's text.")
+    char_end: int
+    text: str
+
+
+class ComparedRow(BaseModel):
+    kind: Literal["unchanged", "changed", "added", "removed"]
+    old: ComparedPassage | None = Field(description="The passage in the older version (none: added).")
+    new: ComparedPassage | None = Field(description="The passage in the newer version (none: removed).")
+    ops: list[DiffOp] = Field(description="For a changed passage: what changed, character by character.")
+    notes: list[int] = Field(description="Notes you may see, written on an older text, anchored here now.")
+
+
+class MetadataChange(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class ComparisonOut(BaseModel):
+    """Two versions of a document side by side, passage by passage (修订对照)."""
+    model_config = {"populate_by_name": True}
+
+    doc_id: str
+    title: str
+    from_version: VersionSummary = Field(alias="from")
+    to_version: VersionSummary = Field(alias="to")
+    counts: dict[str, int] = Field(description="Rows by kind: unchanged, changed, added, removed.")
+    rows: list[ComparedRow]
+    metadata_changes: list[MetadataChange]
+    unplaced_notes: list[int] = Field(description="Notes you may see, written on an older text, that are not in a "
+                                                  "passage of the newer version (orphaned by the change).")
 
 
 class PassageDetail(Passage):

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from study_hub.config import Settings
-from study_hub.domain import KINDS, LEVELS
+from study_hub.domain import KINDS, LEVELS, STATUSES
 from study_hub.study.replies import MAX_REPLY
 from study_hub.webapp.i18n import language_of, translator
 from study_hub.webapp.messages import here, signed_message, with_signed_message
@@ -83,6 +83,7 @@ class Page:
     def render(self, template: str, status: int = 200, **values) -> HTMLResponse:
         response = self.templates.TemplateResponse(self.request, template, {
             "t": translator(self.language), "lang": self.language, "levels": LEVELS, "kinds": KINDS,
+            "statuses": STATUSES,
             "user": self.user, "csrf_token": self.csrf_token, "new_replies": self.new_replies,
             "other_language_url": self.with_params(lang="en" if self.language == "zh" else "zh"),
             "local": _local_formatter(self.settings.zone), "time_zone": self.settings.time_zone, **values,

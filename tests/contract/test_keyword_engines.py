@@ -4,7 +4,8 @@ On the shared corpus, indexed once by each engine from the same store: the same 
 wording equal to a substring scan of the store on every test phrase, date order, word presence equal to the
 engine's own matches, top-10 overlap ≥ 0.9 on the policy development questions, an incremental update equal to
 a full build, refusal of another analyzer's index, and generations that record (and are served by) the engine
-that built them.
+that built them. Validity: a few documents are rated (``RATED``) before the indexes are built; the status filter
+equals a scan of the store, totals and facets agree, and a status change reaches the index by an update.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from study_hub.config import Settings
+from study_hub.domain import CURRENT_STATUSES
 from study_hub.index import keyword_engines as keyword
 from study_hub.index.builder import IndexMismatchError, build_indexes, update_indexes
 from study_hub.index.filters import SearchFilters
@@ -33,6 +35,9 @@ from study_hub.store.models import Document, PassageRow
 
 EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "policy"
 ENGINES = keyword.ENGINES
+# Ratings for the contract only (the shared corpus says nothing of validity): one of each status
+RATED = {"central-law-urban-residents-committee-2018": "amended", "central-reg-property-management-2018": "repealed",
+         "central-law-people-mediation-2010": "not_yet_effective", "central-law-villagers-committee-2018": "current"}
 QUESTIONS = ["居民委员会", "物业 业主大会", "网格化 服务管理", "村民 选举 罢免", "基层 党组织 领导", "志愿服务",
              "社区 养老", "矛盾纠纷 调解", "公共服务 清单", "城乡社区治理", "的", "党建引领 街道"]
 
@@ -42,6 +47,8 @@ def home(tmp_path_factory, shared_corpus: Path) -> tuple[Settings, DocumentStore
     settings = Settings(home=tmp_path_factory.mktemp("engines"), semantic=False)
     store = open_store(settings)
     assert ingest_paths([shared_corpus], store, settings).ok
+    for doc_id, status in RATED.items():
+        assert store.set_status(doc_id, status, "2021-01-01")
     return settings, store
 
 
@@ -89,7 +96,9 @@ def _every_hit(index: KeywordIndex, query: KeywordQuery, filters: SearchFilters 
 
 FILTERS = [SearchFilters(), SearchFilters(levels=("central",)), SearchFilters(kinds=("regulation", "law")),
            SearchFilters(year_from=2018, year_to=2021), SearchFilters(languages=("en",)),
-           SearchFilters(doc_ids=frozenset({"central-law-urban-residents-committee-2018"}))]
+           SearchFilters(doc_ids=frozenset({"central-law-urban-residents-committee-2018"})),
+           SearchFilters(statuses=CURRENT_STATUSES), SearchFilters(statuses=("amended", "repealed")),
+           SearchFilters(levels=("central",), statuses=("current", "not_yet_effective"))]
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f"{k}" for k, v in vars(f).items() if v) or "none")
@@ -215,12 +224,78 @@ def test_top_ten_overlap_on_the_development_questions(home, roots) -> None:
     for item in lines:
         filters = item.get("filters") or {}
         request = SearchRequest(item["query"], mode="keyword", limit=10, facets=False, level=filters.get("level"),
-                                kind=filters.get("doc_kind"), year=str(filters["year"]) if "year" in filters else None)
+                                kind=filters.get("doc_kind"), year=str(filters["year"]) if "year" in filters else None,
+                                history=True)  # every document, as measured before validity (RATED) existed
         tops = [[hit.passage_id for hit in services[engine].search(request).results] for engine in ENGINES]
         largest = max(len(top) for top in tops)
         overlaps.append(len(set(tops[0]) & set(tops[1])) / largest if largest else 1.0)
     assert len(overlaps) == 72
     assert sum(overlaps) / len(overlaps) >= 0.9, sorted(overlaps)[:10]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_status_filter_equals_a_scan_of_the_store(indexes, home, engine: str) -> None:
+    index = indexes[engine]
+    with home[1].sessions() as session:
+        rows = session.execute(select(PassageRow.id, Document.status).join(Document)).all()
+    words = _every_hit(index, _query("居民 委员会"))
+    for statuses in (("amended",), ("repealed", "not_yet_effective"), ("current",), ("unknown",), CURRENT_STATUSES,
+                     ("amended", "repealed"), ("no-such-status",)):
+        expected = {pid for pid, status in rows if status in statuses}
+        assert _every_hit(index, KeywordQuery(), SearchFilters(statuses=statuses)) == expected, statuses
+        assert _every_hit(index, _query("居民 委员会"), SearchFilters(statuses=statuses)) == expected & words
+        facets = index.search(KeywordQuery(), SearchFilters(statuses=statuses), limit=1).facets
+        assert facets["status"] == ({s: n for s in statuses if (n := sum(st == s for _, st in rows))}
+                                    if expected else {}), statuses
+    assert sum(index.facets_for([pid for pid, _ in rows])["status"].values()) == len(rows)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_status_change_reaches_the_index_by_an_update(tmp_path: Path, engine: str) -> None:
+    corpus = Path(__file__).resolve().parents[2] / "corpus"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    names = ["central-law-people-mediation-2010.txt", "central-law-urban-residents-committee-2018.txt"]
+    for name in names:
+        shutil.copy(corpus / "docs" / name, docs / name)
+    shutil.copy(corpus / "catalog.jsonl", docs / "catalog.jsonl")  # both rated current by the shipped catalog
+    settings = Settings(home=tmp_path / "home", semantic=False)
+    store = open_store(settings)
+    assert ingest_paths([docs], store, settings).ok
+    build_indexes(store, settings.indexes_dir, engine=engine)
+    store.set_status("central-law-people-mediation-2010", "repealed", "2026-01-01")
+    assert update_indexes(store, settings.indexes_dir, engine=engine).mode == "incremental"
+    folder = current_generation(settings.indexes_dir)
+    index = open_keyword_index(folder, read_manifest(folder))
+    repealed = _every_hit(index, KeywordQuery(), SearchFilters(statuses=("repealed",)))
+    assert repealed and {pid.rsplit(".", 1)[0] for pid in repealed} == {"central-law-people-mediation-2010"}
+    assert not repealed & _every_hit(index, KeywordQuery(), SearchFilters(statuses=CURRENT_STATUSES))
+    index.close()
+    # A generation built before validity was indexed (index_format 1) is rebuilt whole by the next update
+    manifest = read_manifest(folder)
+    manifest.pop("index_format")
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert update_indexes(store, settings.indexes_dir, engine=engine).mode == "full"
+    assert read_manifest(current_generation(settings.indexes_dir))["index_format"] == 2
+
+
+def test_a_tantivy_index_from_before_validity_serves_every_passage_as_unknown(tmp_path: Path) -> None:
+    """Until the update that rebuilds it: no passage is hidden by the default, a status asked for finds nothing."""
+    corpus = Path(__file__).resolve().parents[2] / "corpus" / "docs"
+    settings = Settings(home=tmp_path / "home", semantic=False)
+    store = open_store(settings)
+    assert ingest_paths([corpus / "central-law-people-mediation-2010.txt"], store, settings).ok
+    build_indexes(store, settings.indexes_dir, engine="tantivy")
+    folder = current_generation(settings.indexes_dir)
+    keys = json.loads((folder / "keyword-keys.json").read_text(encoding="utf-8"))
+    keys.pop("status")  # what an index_format 1 generation holds
+    (folder / "keyword-keys.json").write_text(json.dumps(keys), encoding="utf-8")
+    index = open_keyword_index(folder, read_manifest(folder))
+    every = _every_hit(index, KeywordQuery())
+    assert _every_hit(index, KeywordQuery(), SearchFilters(statuses=CURRENT_STATUSES)) == every
+    assert _every_hit(index, KeywordQuery(), SearchFilters(statuses=("repealed",))) == set()
+    assert index.search(KeywordQuery(), SearchFilters(), limit=1).facets["status"] == {"unknown": len(every)}
+    index.close()
 
 
 @pytest.mark.parametrize("engine", ENGINES)

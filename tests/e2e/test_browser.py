@@ -460,3 +460,73 @@ def test_every_page_fits_a_desktop_and_a_phone(browser, base_url, browser_home) 
             page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
         assert not errors, (label, errors)
         context.close()
+
+
+REVISED = "yz-revised-rules"
+REVISED_V1 = ("关于社区议事协商的规定\n"
+              "第一条 为了推动社区议事协商常态化，规范议事程序，保障居民参与社区治理的权利，制定本规定。\n"
+              "第二条 社区居民委员会每季度至少召开一次居民议事会，议题由居民提出，经社区党组织审核后列入议程。\n"
+              "第三条 议事会的决定应当在社区公开栏公开七日，接受居民监督，居民有异议的可以向街道办事处反映。\n"
+              "第四条 本规定自发布之日起施行，由社区居民委员会负责解释，各居民小组应当认真遵照执行。\n")
+REVISED_V2 = (REVISED_V1.replace("每季度至少", "每月至少")
+              .replace("第三条 议事会的决定应当在社区公开栏公开七日，接受居民监督，居民有异议的可以向街道办事处反映。\n", "")
+              .replace("第四条", "第三条 议事会应当邀请驻区单位代表和党员代表列席，听取<b>意见建议</b>，并做好会议记录存档备查。\n第四条"))
+
+
+def test_compare_two_versions_side_by_side_and_stacked_on_a_phone(browser, base_url, browser_home,
+                                                                  tmp_path) -> None:
+    """A document ingested twice: the reader lists both versions; the comparison shows the change to the
+    character (struck out and underlined), folds unchanged passages, keeps markup in the text as text, and on a
+    phone puts the older passage above the newer one, nothing wider than the screen."""
+    import json
+
+    from study_hub.pipeline import ingest_paths
+
+    settings, store = browser_home
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "catalog.jsonl").write_text(json.dumps({"id": REVISED, "level": "district", "kind": "regulation",
+                                                      "status": "现行有效", "status_date": "2024-01-01"},
+                                                     ensure_ascii=False), encoding="utf-8")
+    for text in (REVISED_V1, REVISED_V2):
+        (folder / f"{REVISED}.txt").write_text(text, encoding="utf-8")
+        assert ingest_paths([folder], store, settings).ok
+
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/documents/{REVISED}")
+    assert page.locator(".doc-header .validity-current").inner_text().startswith("现行有效")
+    versions = page.locator("details.versions li")
+    assert versions.count() == 2 and "现行文本" in versions.first.inner_text()
+    shot(page, "7-reader-versions")
+    page.get_by_role("link", name="与上一版对照").click()
+    page.wait_for_url(re.compile(rf"/documents/{REVISED}/compare\?from=1&to=2"))
+    changed = page.locator("section.cmp-changed")
+    assert changed.count() == 1
+    assert changed.locator(".cmp-old del").inner_text() == "季度" and changed.locator(".cmp-new ins").inner_text() == "月"
+    assert page.locator("section.cmp-removed .cmp-old del").count() == 1
+    added = page.locator("section.cmp-added")
+    assert "<b>意见建议</b>" in added.locator(".cmp-new").inner_text() and added.locator("b").count() == 0
+    old_box, new_box = (changed.locator(f".cmp-{side}").bounding_box() for side in ("old", "new"))
+    assert old_box["x"] + old_box["width"] <= new_box["x"] and abs(old_box["y"] - new_box["y"]) < 2  # side by side
+    folded = page.locator("details.cmp-unchanged").first
+    assert not folded.locator(".cmp-text").first.is_visible()
+    folded.locator("summary").focus()
+    page.keyboard.press("Enter")  # unfolds from the keyboard
+    assert folded.locator(".cmp-text").first.is_visible()
+    shot(page, "8-compare-desktop")
+    context.close()
+
+    phone = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, locale="zh-CN").new_page()
+    phone.goto(f"/documents/{REVISED}/compare?from=1&to=2")
+    row = phone.locator("section.cmp-changed")
+    old_box, new_box = (row.locator(f".cmp-{side}").bounding_box() for side in ("old", "new"))
+    assert old_box["y"] + old_box["height"] <= new_box["y"] + 1  # stacked: the older text first
+    assert row.locator(".cmp-old .cmp-label").is_visible()  # each labelled with its version
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    shot(phone, "9-compare-phone")
+    phone.context.close()
+    assert not errors, errors

@@ -13,7 +13,7 @@ from support import A1, DOC, PASSWORD, csrf_of, sign_in
 from study_hub.config import Settings
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
-from study_hub.store.backup import TABLES, BackupError, backup, restore
+from study_hub.store.backup import HISTORY, TABLES, BackupError, backup, restore
 from study_hub.store.models import Base
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
@@ -45,14 +45,15 @@ def test_backup_from_sqlite_restores_into_postgresql(world, tmp_path, fresh_pg_u
                                            unit_ids=[accounts.unit_by_path(A1).id])
     before = counts(store)
     file = tmp_path / "study_hub-backup.json.gz"
-    assert backup(store, file) == before
+    versions = len(store.versions(DOC))
+    assert backup(store, file) == {**before, HISTORY: store.counts()[0]}  # one version per document here
     assert json.loads(gzip.decompress(file.read_bytes()))["format"] == "study_hub-backup"
 
     target_settings = Settings(home=tmp_path / "pg-home", database_url=fresh_pg_url, semantic=False)
     target = open_store(target_settings)
     assert ingest_paths([world["settings"].home / "docs"], target, target_settings).ok  # the documents, again
-    assert restore(target, file) == before
-    assert counts(target) == before
+    assert restore(target, file) == {**before, HISTORY: store.counts()[0]}
+    assert counts(target) == before and len(target.versions(DOC)) == versions
     with pytest.raises(BackupError, match="already holds"):
         restore(target, file)
 

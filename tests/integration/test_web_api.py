@@ -48,7 +48,7 @@ def test_search_keeps_its_contract(client) -> None:
         assert hit["url"] == f"/documents/{hit['doc_id']}#p-{hit['passage_id']}"
         assert hit["rankers"] and set(hit["rankers"]) <= {"keyword", "semantic"}
     assert any("<mark>" in hit["snippet"] for hit in body["results"])
-    assert set(body["facets"]) == {"level", "kind", "issuer", "year"}
+    assert set(body["facets"]) == {"level", "kind", "issuer", "year", "status"}
 
 
 def keyword_engine_calls(service: SearchService, monkeypatch) -> list[tuple]:

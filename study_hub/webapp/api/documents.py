@@ -30,9 +30,15 @@ def upload_document(ctx: Ctx, who: CurrentUser,
                     date: FormChoice = "", doc_number: FormText = "", speaker: FormText = "",
                     doc_id: Annotated[str, Form(alias="id", max_length=120, description=(
                         "Keep this id (a new version of that document); default: from the file name"))] = "",
+                    status: Annotated[str, Form(max_length=20, description=(
+                        "Validity: current, amended, repealed, not_yet_effective, unknown (or 现行有效, 已修订, "
+                        "已废止, 尚未生效); empty: as the file says, or as stored"))] = "",
+                    status_date: Annotated[str, Form(max_length=20, description=(
+                        "When it took that status: YYYY, YYYY-MM or YYYY-MM-DD"))] = "",
                     ) -> schemas.UploadOut:
     upload = ctx.library.upload(who, file.filename or "", file.file,
-                                typed_meta(title, issuer, level, kind, date, doc_number, doc_id, speaker))
+                                typed_meta(title, issuer, level, kind, date, doc_number, doc_id, speaker, status,
+                                           status_date))
     result, job_id = upload.result, upload.job_id
     return schemas.UploadOut(id=result.doc_id, outcome=result.outcome.value, passages=result.passages,
                              url=document_url(result.doc_id), job=job_id,

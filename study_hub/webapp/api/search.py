@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from study_hub.domain import KINDS, LANGUAGES, LEVELS
+from study_hub.domain import KINDS, LANGUAGES, LEVELS, STATUSES
 from study_hub.search.service import MAX_LIMIT, MAX_PAGE, SearchRequest
 from study_hub.store import DocumentFilter
 from study_hub.webapp import schemas
@@ -27,13 +27,17 @@ Mode = Literal["keyword", "semantic", "hybrid"]
 def search(
     ctx: Ctx,
     q: Annotated[str, Query(max_length=1000, description='Words, "exact wording", -excluded, OR, level:… '
-                                                         "kind:… year:… issuer:…")] = "",
+                                                         "kind:… year:… issuer:… status:…")] = "",
     mode: Mode = "hybrid",
     level: Annotated[str | None, Query(max_length=20, description=f"{', '.join(LEVELS)} (or 中央, 省, 市, 区)")] = None,
     kind: Annotated[str | None, Query(max_length=20, description=", ".join(KINDS))] = None,
     issuer: Annotated[str | None, Query(max_length=200, description="The issuer contains this text.")] = None,
     year: Annotated[str | None, Query(max_length=20, description="2021, or a range 2019..2023")] = None,
     doc: Annotated[str | None, Query(max_length=200, description="Only this document id.")] = None,
+    status: Annotated[str | None, Query(max_length=100, description=(
+        f"Validity: {', '.join(STATUSES)} or all, several separated by commas (or 现行有效, 已修订, 已废止, 尚未生效). "
+        "Without it (and without history): current, not_yet_effective and unknown."))] = None,
+    history: Annotated[bool, Query(description="Also amended and repealed documents.")] = False,
     sort: Literal["relevance", "date"] = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
@@ -43,7 +47,8 @@ def search(
     encoded) a hybrid or semantic request is answered by keyword ranking: ``mode`` says which ranked it and
     ``notice`` tells a person how far the preparation got."""
     return library.search(ctx, SearchRequest(q=q, mode=mode, level=level or None, kind=kind or None,
-                                             issuer=issuer or None, year=year or None, doc=doc or None, sort=sort,
+                                             issuer=issuer or None, year=year or None, doc=doc or None,
+                                             status=status or None, history=history, sort=sort,
                                              page=page, limit=limit), language=lang)
 
 
@@ -55,10 +60,13 @@ def documents(
     issuer: Text = None,
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     language: Literal[LANGUAGES] | None = None,  # type: ignore[valid-type]
+    status: Literal[STATUSES] | None = None,  # type: ignore[valid-type]
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas.DocumentList:
-    where = DocumentFilter(level=level, kind=kind, issuer=issuer or None, year=year, language=language)
+    """Every document, whatever its validity (the library is the catalogue; ``status`` narrows it)."""
+    where = DocumentFilter(level=level, kind=kind, issuer=issuer or None, year=year, language=language,
+                           statuses=(status,) if status else ())
     return library.documents(ctx, where, page, limit)
 
 

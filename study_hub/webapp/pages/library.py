@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Path, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from study_hub.accounts.policy import may_add_documents
-from study_hub.domain import KINDS, LEVELS, document_url
+from study_hub.domain import KINDS, LEVELS, STATUSES, document_url
 from study_hub.errors import IngestError, MetadataError
 from study_hub.library_admin import typed_meta
 from study_hub.store import DocumentFilter
@@ -31,9 +31,12 @@ def library_page(page: PageDep, ctx: Ctx, who: OptionalUser) -> Response:
     issuer = (params.get("issuer") or "").strip()[:200] or None
     year_text = params.get("year") or ""
     year = int(year_text) if year_text.isdigit() and 1900 <= int(year_text) <= 2100 else None
+    status = params.get("status") if params.get("status") in STATUSES else None
     number = page_number(params.get("page"))
-    listing = library.documents(ctx, DocumentFilter(level=level, kind=kind, issuer=issuer, year=year), number, 50)
-    chosen = {"level": level or "", "kind": kind or "", "issuer": issuer or "", "year": str(year or "")}
+    listing = library.documents(ctx, DocumentFilter(level=level, kind=kind, issuer=issuer, year=year,
+                                                    statuses=(status,) if status else ()), number, 50)
+    chosen = {"level": level or "", "kind": kind or "", "issuer": issuer or "", "year": str(year or ""),
+              "status": status or ""}
 
     def link(**changes) -> str:
         merged = {**chosen, "page": "", **changes}
@@ -48,10 +51,12 @@ def library_page(page: PageDep, ctx: Ctx, who: OptionalUser) -> Response:
 @router.post("/documents/upload", dependencies=FORM_POST)
 def upload(page: PageDep, ctx: Ctx, who: CurrentUser, file: Annotated[UploadFile, File()], title: FormText = "",
            issuer: FormText = "", level: FormChoice = "", kind: FormChoice = "", date: FormChoice = "",
-           doc_number: FormText = "", speaker: FormText = "") -> Response:
+           doc_number: FormText = "", speaker: FormText = "", status: FormChoice = "",
+           status_date: FormChoice = "") -> Response:
     try:
         done = ctx.library.upload(who, file.filename or "", file.file,
-                                  typed_meta(title, issuer, level, kind, date, doc_number, speaker=speaker))
+                                  typed_meta(title, issuer, level, kind, date, doc_number, speaker=speaker,
+                                             status=status, status_date=status_date))
     except (IngestError, MetadataError) as exc:
         reason = exc.reason if isinstance(exc, IngestError) else str(exc)
         return page.redirect("/documents", reason, name="upload_error")

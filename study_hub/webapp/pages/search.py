@@ -16,10 +16,10 @@ from study_hub.search.query import QueryError
 from study_hub.search.service import MAX_PAGE, MODES, IndexNotBuiltError, SearchRequest
 from study_hub.webapp.deps import Ctx, OptionalUser, PageDep
 from study_hub.webapp.pages.common import my_lists, page_number
-from study_hub.webapp.present import citations, library
+from study_hub.webapp.present import citations, library, versions
 
 router = APIRouter(include_in_schema=False)
-SEARCH_FIELDS = ("q", "mode", "level", "kind", "issuer", "year", "sort")
+SEARCH_FIELDS = ("q", "mode", "level", "kind", "issuer", "year", "status", "history", "sort")
 PAGE_SIZE = 10
 
 
@@ -30,15 +30,17 @@ def search_page(page: PageDep, ctx: Ctx, who: OptionalUser) -> Response:
     form = {name: params.get(name, "").strip() for name in SEARCH_FIELDS}
     form["mode"] = form["mode"] if form["mode"] in MODES else "hybrid"
     form["sort"] = form["sort"] if form["sort"] in ("relevance", "date") else "relevance"
+    form["history"] = "1" if form["history"] in ("1", "on", "true") else ""  # a checkbox: on, or absent
     number = page_number(params.get("page"))
     results, error, status = None, None, 200
-    filtered = any(form[name] for name in ("level", "kind", "issuer", "year"))
+    filtered = any(form[name] for name in ("level", "kind", "issuer", "year", "status"))
     if form["q"] or filtered:
         try:
             results = library.search(ctx, SearchRequest(
                 q=form["q"][:1000], mode=form["mode"], level=form["level"] or None, kind=form["kind"] or None,
-                issuer=form["issuer"] or None, year=form["year"] or None, sort=form["sort"], page=number,
-                limit=PAGE_SIZE), language=page.language)
+                issuer=form["issuer"] or None, year=form["year"] or None, status=form["status"][:100] or None,
+                history=bool(form["history"]), sort=form["sort"], page=number, limit=PAGE_SIZE),
+                language=page.language)
         except QueryError as exc:
             error, status = str(exc), 400
         except IndexNotBuiltError as exc:
@@ -72,7 +74,7 @@ def reader_page(page: PageDep, ctx: Ctx, who: OptionalUser, doc_id: str) -> Resp
     notes = ctx.notes.list(who, document=doc_id, mine_only=not shared) if who else []
     uploaded = params.get("uploaded")
     cites = citations.for_reader(ctx, doc_id, page.language)
-    return page.render("document.html", document=detail, q=q, shared=shared,
+    return page.render("document.html", document=detail, q=q, shared=shared, versions=versions.versions(ctx, doc_id),
                        threads=ctx.replies.summaries(who, notes) if who else {},
                        uploaded=uploaded if uploaded in ("added", "updated", "metadata", "unchanged") else None,
                        passages=library.reader_passages(ctx, detail, row, q, notes, cites),

@@ -19,7 +19,7 @@ from study_hub.webapp.context import AppContext
 from study_hub.webapp.present import reading
 from study_hub.webapp.present.citations import CiteSpan, DocumentCitations
 
-FACETS = ("level", "kind", "issuer", "year")
+FACETS = ("level", "kind", "issuer", "year", "status")
 
 
 def hit(found: SearchHit) -> schemas.Hit:
@@ -36,7 +36,7 @@ def search(ctx: AppContext, request: SearchRequest, language: str = "zh") -> sch
         meaning=schemas.Meaning(ready=meaning.ready, complete=meaning.complete, reason=meaning.reason,
                                 passages_with_vectors=meaning.coverage[0], passages=meaning.coverage[1])
         if meaning is not None else None,
-        notice=ctx.meaning_notice(meaning, language))
+        notice=ctx.meaning_notice(meaning, language), in_history=response.in_history)
 
 
 def summary(document) -> schemas.DocumentSummary:
@@ -44,14 +44,14 @@ def summary(document) -> schemas.DocumentSummary:
         doc_id=document.id, title=document.title, doc_number=document.doc_number, level=document.level,
         kind=document.kind, issuer=document.issuer, speaker=document.speaker, date=document.date,
         language=document.language, passage_count=document.passage_count, char_count=document.char_count,
-        url=document_url(document.id))
+        url=document_url(document.id), status=document.status or "unknown", status_date=document.status_date)
 
 
 def _facets(documents) -> dict[str, dict[str, int]]:
     counts: dict[str, Counter] = {name: Counter() for name in FACETS}
     for document in documents:
         for name, value in (("level", document.level), ("kind", document.kind), ("issuer", document.issuer),
-                            ("year", (document.date or "")[:4])):
+                            ("year", (document.date or "")[:4]), ("status", document.status or "unknown")):
             if value:
                 counts[name][value] += 1
     return {name: dict(sorted(c.items(), key=lambda item: (-item[1], item[0]))) for name, c in counts.items()}

@@ -79,6 +79,27 @@ def test_filters_choose_rows_before_the_ranking(tmp_path) -> None:
     assert found(exclude_doc="x") == ["c", "d"] and found(levels=("provincial",), exclude_doc="x") == ["c"]
     scores = index.scores(query)  # one product serves several filtered rankings (cross-level tracing)
     assert [h.passage_id for h in index.top(scores, SearchFilters(levels=("district",)))] == ["d"]
+    # rows written before validity was kept: every passage unknown, as the store then had every document
+    assert found(statuses=("current", "unknown")) == ["a", "b", "c", "d"] and found(statuses=("repealed",)) == []
+
+
+def test_validity_chooses_rows_before_the_ranking(tmp_path) -> None:
+    import numpy as np
+
+    from study_hub.index.filters import SearchFilters
+    from study_hub.index.semantic import SemanticIndex, write_vectors
+
+    statuses = ["current", "amended", "repealed", "unknown"]
+    records = [IndexRecord(f"p{i}", f"d{i}", "", "", "正文。", "central", None, None, None, None, "zh", status)
+               for i, status in enumerate(statuses)]
+    write_vectors(tmp_path, records, [], np.eye(4, dtype=np.float32))
+    index = SemanticIndex(tmp_path)
+    query = np.array([0.4, 0.3, 0.2, 0.1], dtype=np.float32)
+    found = [h.passage_id for h in index.search(query, SearchFilters(statuses=("current", "not_yet_effective",
+                                                                               "unknown")))]
+    assert found == ["p0", "p3"]
+    assert [h.passage_id for h in index.search(query, SearchFilters(statuses=("amended", "repealed")))] == \
+        ["p1", "p2"]
 
 
 def test_vectors_are_stored_as_float16_and_score_as_float32_did(tmp_path) -> None:

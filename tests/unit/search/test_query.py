@@ -84,3 +84,21 @@ def test_quotes_of_another_kind_inside_exact_wording_are_part_of_it(query: str, 
 def test_two_quoted_phrases_with_mixed_quotes_stay_two() -> None:
     assert parse_query('"小事不出村” "大事不出镇"').groups == (
         (Clause("小事不出村", exact=True),), (Clause("大事不出镇", exact=True),))
+
+
+def test_validity_filters_in_the_query_and_as_a_parameter() -> None:
+    assert parse_query("物业 status:amended").statuses == ("amended",)
+    assert parse_query("物业 效力:已废止,现行有效").statuses == ("repealed", "current")
+    assert parse_query("物业 时效性:尚未生效 status:repealed").statuses == ("not_yet_effective", "repealed")
+    assert parse_query("物业 status:all").statuses == ("current", "amended", "repealed", "not_yet_effective",
+                                                       "unknown")
+    assert parse_query("物业").statuses == ()  # not asked: search applies its default
+    browse = parse_query("效力:已修订")
+    assert not browse.has_terms and browse.has_filters
+    assert parse_filters(status="现行有效，尚未生效").statuses == ("current", "not_yet_effective")
+    with pytest.raises(QueryError, match="status:valid-ish is not known"):
+        parse_query("物业 status:valid-ish")
+    with pytest.raises(QueryError, match="did you mean status:"):
+        parse_query("物业 statsu:amended")
+    with pytest.raises(QueryError, match="needs a value"):
+        parse_filters(status=",")
