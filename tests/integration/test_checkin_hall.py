@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from support import PASSWORD
+from support import PASSWORD, add_members_fast
 
-from study_hub.store.models import Attendance, Membership, User
+from study_hub.store.models import Attendance, User
 from study_hub.webapp.deps import SESSION_COOKIE
 
 START = datetime(2027, 3, 1, 6, 30, tzinfo=UTC)
@@ -48,16 +48,7 @@ def hall(world):
     the organiser's screen and a clock the service reads."""
     accounts, store, app = world["accounts"], world["store"], world["app"]
     unit = accounts.add_unit("机关大党委", "branch", "迎泽区委")
-    digest = accounts.hasher.hash(PASSWORD)
-    with store.sessions.begin() as session:
-        users = [User(login=f"m{n:03d}", display_name=f"党员{n}", password_hash=digest, role="member")
-                 for n in range(HALL)]
-        session.add_all(users)
-        session.flush()
-        session.add_all([Membership(user_id=u.id, unit_id=unit.id) for u in users])
-    with store.sessions() as session:
-        members = [Member(app, accounts, u) for u in session.query(User).filter(User.login.like("m%")).all()
-                   if u.login[1:].isdigit()]
+    members = [Member(app, accounts, user) for user in add_members_fast(accounts, store, unit.id, "m", HALL)]
     organiser = Member(app, accounts, accounts.get_user("admin"))
     clock = Clock(START - timedelta(minutes=20))
     app.state.context.study_sessions.clock = clock

@@ -16,9 +16,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
-from support import A1, DOC, PASSWORD, csrf_of, sign_in
+from support import A1, DOC, PASSWORD, add_members_fast, csrf_of, sign_in
 
-from study_hub.store.models import Membership, NoteRead, NoteReply, User, utcnow
+from study_hub.store.models import NoteRead, NoteReply, utcnow
 from study_hub.webapp.deps import SESSION_COOKIE
 
 HIDDEN = 'class="placeholder">此回复已被隐藏<'  # what others see in its place
@@ -306,18 +306,8 @@ def test_300_members_read_a_thread(people) -> None:
     world = people
     accounts, store, app = world["accounts"], world["store"], world["app"]
     unit = accounts.add_unit("机关党委", "branch", "迎泽区委/桥东街道党工委/五一社区党委")
-    digest = accounts.hasher.hash(PASSWORD)
-    with store.sessions.begin() as session:
-        users = [User(login=f"r{n:03d}", display_name=f"党员{n}", password_hash=digest, role="member")
-                 for n in range(HALL)]
-        session.add_all(users)
-        session.flush()
-        session.add_all([Membership(user_id=u.id, unit_id=unit.id) for u in users])
-        user_ids = [u.id for u in users]
     browsers = []
-    for user_id in user_ids:
-        with store.sessions() as session:
-            user = session.get(User, user_id)
+    for user in add_members_fast(accounts, store, unit.id, "r", HALL):
         token, csrf = accounts.start_session(user)
         browser = TestClient(app)
         browser.cookies.set(SESSION_COOKIE, token)
