@@ -69,7 +69,7 @@ class DocumentVersion(Base):
 
     The newest version's text is the document's text. ``heading_levels`` (line -> level, from Markdown, HTML or
     Word headings) lets the segmenter cut an old text exactly as it cut it then; versions recorded when this
-    table was made (migration 0009) have none, and are cut as plain text.
+    table was made (migration 0011) have none, and are cut as plain text.
     """
     __tablename__ = "document_versions"
     __table_args__ = (Index("uq_document_versions_number", "document_id", "number", unique=True),)
