@@ -359,13 +359,14 @@ class Problem(BaseModel):
     details: list[dict] | None = None
 
 
-SAME_EVERYWHERE = {401: "Not signed in.", 422: "A parameter of the wrong type or out of range."}
+SAME_EVERYWHERE = {401: "Not signed in.", 413: "The request body is larger than the limit (STUDY_HUB_MAX_BODY_BYTES).",
+                   422: "A parameter of the wrong type or out of range."}
 
 
 def problems(described: dict[int, str], signed_in: bool = True) -> dict[int, dict]:
     """The ``responses`` of a router or an operation: each error status with what it means there, and the ones
     that read the same everywhere (401 where one must be signed in, 422); the body is always a ``Problem``."""
-    common = SAME_EVERYWHERE if signed_in else {422: SAME_EVERYWHERE[422]}
+    common = SAME_EVERYWHERE if signed_in else {status: SAME_EVERYWHERE[status] for status in (413, 422)}
     return {status: {"model": Problem, "description": text}
             for status, text in sorted({**common, **described}.items())}
 
