@@ -28,11 +28,16 @@ def every_store_on_postgres() -> Iterator[None]:
     if not ON_POSTGRES:
         yield
         return
+    from sqlalchemy.pool import NullPool
+
     import study_hub.store as store_module
-    from study_hub.store.db import make_engine as real_make_engine
 
     def make_engine(url: str):
-        return real_make_engine(postgres_database_for(url) if url.startswith("sqlite") else url)
+        # No pool: a run opens hundreds of stores, and pooled, their idle connections outlive the tests that
+        # made them until the server's 100 slots are gone ("too many clients"). Unpooled, a connection lives
+        # as long as its checkout; otherwise as the real make_engine (pre-ping).
+        url = postgres_database_for(url) if url.startswith("sqlite") else url
+        return create_engine(url, poolclass=NullPool, pool_pre_ping=True)
 
     original = store_module.make_engine
     store_module.make_engine = make_engine
@@ -155,7 +160,7 @@ def build_semantic_home(home: Path, embedder, vector_cache: Path) -> tuple[Setti
     settings = Settings(home=home)
     store = open_store(settings)
     docs = home / "docs"
-    docs.mkdir()
+    docs.mkdir(parents=True)  # on PostgreSQL nothing has made the home yet
     for name in SEMANTIC_DOCS:
         shutil.copy(SHIPPED_CORPUS / "docs" / f"{name}.txt", docs)
     shutil.copy(SHIPPED_CORPUS / "catalog.jsonl", home / "catalog.jsonl")
