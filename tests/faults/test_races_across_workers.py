@@ -1,15 +1,19 @@
-"""The promises of issue 15 across two worker processes of a real server, not only across threads of one.
+"""The promises of issues 15 and 19 across two worker processes of a real server, not only across threads of one.
 
-A sign-in limit, a once-per-member check-in and a wrong-code limit are held by the database (a row written
-before the attempt is judged, one conditional insert), so which process answers must not matter.
+A sign-in limit, a once-per-member check-in, a wrong-code limit, one reply per double post, one audited hiding
+and one read mark per member are held by the database (a row written before the attempt is judged, one
+conditional insert or update, one upsert), so which process answers must not matter; and a document saved while
+another process saves the one it cites still finds it (the writers of documents take one lock).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -32,7 +36,7 @@ MEMBERS = 16
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A two-worker server; a branch of 16 members with a session starting in ten minutes."""
-    home, _ = writer_home(tmp_path_factory.mktemp("races"))
+    home, passages = writer_home(tmp_path_factory.mktemp("races"))
     settings = Settings(home=home, semantic=False)
     store = open_store(settings)
     update_indexes(store, settings.indexes_dir)
@@ -50,7 +54,7 @@ def served(tmp_path_factory):
         unit_ids=[accounts.unit_by_path("区委/支部").id])
     store.engine.dispose()
     server, url = start(home, workers=2)
-    yield {"home": home, "url": url, "session": study.id}
+    yield {"home": home, "url": url, "session": study.id, "passage": passages[0]}
     server.terminate()
     server.wait(30)
 
@@ -95,6 +99,51 @@ def test_members_check_in_once_whichever_process_answers(served) -> None:
     assert len(recorded) == MEMBERS and {status for _, status in recorded} == {"present"}
 
 
+
+def test_discussion_under_a_shared_note_holds_its_promises_whichever_process_answers(served) -> None:
+    """Double posts make one reply each, eight clicks on "hide" make one audited change, and parallel visits
+    leave one read mark per member at the newest reply."""
+    url = served["url"]
+    author, author_csrf = client_of(url, "member0")
+    branch = author.get("/api/me").json()["units"][0]["id"]
+    note = author.post("/api/notes", headers={"X-CSRF-Token": author_csrf}, json={
+        "passage_id": served["passage"], "start": 0, "end": 4, "body": "两个进程下的讨论", "visibility": "unit",
+        "unit_id": branch})
+    assert note.status_code == 201, note.text
+    note_id = note.json()["id"]
+    repliers = [client_of(url, f"member{n}") for n in range(1, 5)]
+
+    def post(replier, body="=HYPERLINK(\"http://x\")<script>alert(1)</script> 同意"):
+        client, csrf = replier
+        return client.post(f"/api/notes/{note_id}/replies", json={"body": body},
+                           headers={"X-CSRF-Token": csrf})
+
+    with ThreadPoolExecutor(8) as pool:  # four members, each posting the same reply twice at once
+        answers = list(pool.map(post, repliers + repliers))
+    assert sorted(answer.status_code for answer in answers) == [200] * 4 + [201] * 4, [a.text for a in answers]
+    replies = home_rows(served["home"], "SELECT id, author_id FROM note_replies WHERE note_id = :n", n=note_id)
+    assert len(replies) == 4 and len({author_id for _, author_id in replies}) == 4
+    assert {answer.json()["id"] for answer in answers} == {reply_id for reply_id, _ in replies}
+
+    first = min(reply_id for reply_id, _ in replies)
+    with ThreadPoolExecutor(8) as pool:  # the note's author clicks "hide" eight times
+        hidden = list(pool.map(lambda _: author.post(f"/api/notes/{note_id}/replies/{first}/hide", json={},
+                                                     headers={"X-CSRF-Token": author_csrf}), range(8)))
+    assert [answer.status_code for answer in hidden] == [200] * 8 and all(a.json()["hidden"] for a in hidden)
+    audited = home_rows(served["home"], "SELECT count(*) FROM audit_log WHERE action = 'reply_hidden' "
+                                        "AND subject = :s", s=f"reply:{first}")
+    assert audited == [(1,)]
+
+    readers = [client_of(url, f"member{n}") for n in range(5, 9)]
+    with ThreadPoolExecutor(8) as pool:  # four members open the thread twice at once
+        opened = list(pool.map(lambda reader: reader[0].get(f"/api/notes/{note_id}/replies"), readers + readers))
+    assert [answer.status_code for answer in opened] == [200] * 8
+    marks = home_rows(served["home"], "SELECT user_id, last_seen_reply_id FROM note_reads WHERE note_id = :n",
+                      n=note_id)
+    assert len(marks) == 4 and {seen for _, seen in marks} == {max(reply_id for reply_id, _ in replies)}
+    assert {reader[0].get("/api/notes/unread").json()["shared"] for reader in readers} == {0}
+
+
 CLAIMER = """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -131,3 +180,61 @@ def test_index_jobs_queue_once_and_run_once_across_two_processes(tmp_path) -> No
     # A second job cannot start while that one runs, whichever process asks.
     second, _ = ledger.request("update", "upload")
     assert _in_two_processes(settings.home, str(second)) == ["False"] * 8
+
+
+INGESTER = """
+import sys
+import time
+from pathlib import Path
+from study_hub.config import Settings
+from study_hub.pipeline import ingest_paths
+from study_hub.store import open_store
+settings = Settings(home=Path(sys.argv[1]), semantic=False)
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # both start at the same moment, imports done
+report = ingest_paths([Path(sys.argv[2])], open_store(settings), settings)
+print("ok" if report.ok else report.failures)
+"""
+PLACES = [side + place for side in "东西南北中" for place in "城湖山河桥港林川"]  # forty
+
+
+def _rules_folder(root, name: str, documents: list[tuple[str, str, str]]):
+    """A folder of small district rules with their catalog: (id, title, text) each."""
+    folder = root / name
+    folder.mkdir()
+    catalog = []
+    for doc_id, title, body in documents:
+        (folder / f"{doc_id}.txt").write_text(body, encoding="utf-8")
+        catalog.append(json.dumps({"file": f"{doc_id}.txt", "id": doc_id, "title": title, "issuer": "某区人民政府",
+                                   "level": "district", "kind": "regulation", "date": "2024-03-01"},
+                                  ensure_ascii=False))
+    (folder / "catalog.jsonl").write_text("\n".join(catalog) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_document_saved_while_another_process_saves_the_one_it_cites_resolves(tmp_path) -> None:
+    """Two processes ingest at once: one forty rules that cite an article of a measure, the other those forty
+    measures. Whichever commits first, every reference ends resolved to its article (on PostgreSQL, without the
+    writers' lock, a rule saved beside its measure would see neither the measure nor be seen by it)."""
+    citing = _rules_folder(tmp_path, "rules", [
+        (f"rule-{n}", f"{place}社区议事规则", f"{place}社区议事规则\n\n第一条 为规范议事，根据《{place}物业服务办法》第二条，"
+                                         f"制定本规则。\n\n第二条 议事会每季度召开一次。\n")
+        for n, place in enumerate(PLACES)])
+    cited = _rules_folder(tmp_path, "measures", [
+        (f"measure-{n}", f"{place}物业服务办法", f"{place}物业服务办法\n\n第一条 为规范物业服务，制定本办法。\n\n"
+                                            f"第二条 业主大会依法选举业主委员会。\n\n第三条 本办法自公布之日起施行。\n")
+        for n, place in enumerate(PLACES)])
+    home = tmp_path / "home"
+    store = open_store(Settings(home=home, semantic=False))  # migrated before the two writers start
+    store.engine.dispose()
+    start_at = str(time.time() + 5)
+    processes = [subprocess.Popen([sys.executable, "-c", INGESTER, str(home), str(folder), start_at],
+                                  env={**os.environ, **database_env(home)}, stdout=subprocess.PIPE, text=True)
+                 for folder in (citing, cited)]
+    assert [process.communicate(timeout=300)[0].strip() for process in processes] == ["ok", "ok"]
+    references = home_rows(home, "SELECT document_id, kind, to_document_id, to_passage_id, resolution "
+                                 "FROM citations WHERE document_id LIKE 'rule-%' AND target LIKE '%物业服务办法'")
+    # Each rule cites the measure by its title and by its article 第二条.
+    assert sorted(kind for _, kind, *_ in references) == ["article"] * len(PLACES) + ["title"] * len(PLACES)
+    assert all(to_doc == f"measure-{doc[5:]}" and resolution != "unresolved" and (kind == "title" or to_passage)
+               for doc, kind, to_doc, to_passage, resolution in references), references
+
