@@ -56,6 +56,7 @@ def main() -> None:
             p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
             kit.print_table(f"{name} / {label}  ({len(queries)} queries; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms)",
                         metrics)
+            kit.print_per_file(queries, scored, scorer)  # R@10/MRR@10 per query file
             if args.per_query:
                 for query, result in zip(queries, scored, strict=True):
                     print(f"  {query['id']:<24}{query['category']:<11} first relevant at {result['first_rank']}")

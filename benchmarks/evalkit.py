@@ -63,7 +63,8 @@ def load_scorer():
 
 
 def load_queries(name: str) -> list[dict]:
-    return [json.loads(line) for path in SETS[name]["queries"]
+    """The set's queries, each marked with the file it comes from (``file``)."""
+    return [{**json.loads(line), "file": path.name} for path in SETS[name]["queries"]
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -120,6 +121,18 @@ def print_table(title: str, metrics: dict[str, dict]) -> None:
     for category in [c for c in CATEGORIES if c in metrics] + sorted(set(metrics) - {*CATEGORIES, "ALL"}) + ["ALL"]:
         m = metrics[category]
         print(f"{category:<11}{m['n']:>5}{m['R@1']:>8.3f}{m['R@5']:>8.3f}{m['R@10']:>8.3f}{m['MRR@10']:>9.3f}")
+
+
+def print_per_file(queries: list[dict], scored: list[dict], scorer) -> None:
+    """One line per query file of a set made of several (R@10 / MRR@10, all and per category)."""
+    files = sorted({query["file"] for query in queries})
+    if len(files) < 2:
+        return
+    for name in files:
+        rows = [(query, result) for query, result in zip(queries, scored, strict=True) if query["file"] == name]
+        metrics = metrics_of([query for query, _ in rows], [result for _, result in rows], scorer)
+        print(f"  {name:<11}" + "  ".join(f"{category} {m['R@10']:.3f}/{m['MRR@10']:.3f}" for category, m in
+                                         sorted(metrics.items(), key=lambda item: item[0] != "ALL")))
 
 
 # --- fitting the hybrid ranking ---------------------------------------------------------------------

@@ -5,7 +5,9 @@
 Ingests `corpus/` into a temporary home, builds the keyword index and synthetic passage vectors (the vector
 search costs the same whatever the values; the query embedding is real, on this machine's CPU), builds the
 app with `create_app` and requests each kind of page in process (FastAPI's TestClient: routing, services,
-templates; no network). Prints p50 / p95 / max per page kind.
+templates; no network). Prints p50 / p95 / max per page kind, then what the default search's extra count of
+passages in amended or repealed documents (``in_history``, "另有 N 段…") costs: the same keyword searches with and
+without it, interleaved query by query, as times and their ratio.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fastapi.testclient import TestClient
 from study_hub.config import Settings
 from study_hub.embedding.encoder import Embedder
 from study_hub.pipeline import ingest_paths
+from study_hub.search.service import SearchRequest, SearchService
 from study_hub.store import open_store
 from study_hub.webapp.app import serving_app
 
@@ -79,6 +82,27 @@ def main() -> None:
             times.sort()
             print(f"{kind:<42} {len(times):>8} {times[len(times) // 2]:>7.0f} "
                   f"{times[min(len(times) - 1, int(len(times) * 0.95))]:>7.0f} {times[-1]:>7.0f}")
+        history_count_cost(SearchService(store, settings.indexes_dir), queries, args.repeat)
+
+
+def history_count_cost(service: SearchService, queries: list[str], repeat: int) -> None:
+    """Keyword search as the default runs it (current documents, then one count over amended and repealed ones)
+    beside the same search with history included (no second count), query by query so noise hits both alike."""
+    timed: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeat):
+        for query in queries:
+            for history in (False, True):
+                started = time.perf_counter()
+                response = service.search(SearchRequest(query, mode="keyword", history=history, facets=False))
+                timed[history].append((time.perf_counter() - started) * 1000)
+                assert (response.in_history is None) == history
+    default, included = (sorted(timed[flag]) for flag in (False, True))
+    p50 = {name: times[len(times) // 2] for name, times in (("default", default), ("history", included))}
+    print(f"\nin_history count, keyword search ({len(default)} searches each, service only, no cache)")
+    print(f"{'search':<42} {'p50 ms':>7} {'p95 ms':>7}")
+    for name, times in (("default (+ count of amended/repealed)", default), ("history=1 (no count)", included)):
+        print(f"{name:<42} {times[len(times) // 2]:>7.1f} {times[int(len(times) * 0.95)]:>7.1f}")
+    print(f"ratio of p50s: {p50['default'] / p50['history']:.2f}")
 
 
 if __name__ == "__main__":
