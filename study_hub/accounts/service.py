@@ -211,18 +211,23 @@ class AccountService:
             session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # sign out everywhere
         self.audit("password_changed", actor.id if actor else None, f"user:{login}", {"one_time": one_time})
 
-    def change_own_password(self, who: Principal, current: str, new: str, keep_session: str | None = None) -> None:
+    def change_own_password(self, who: Principal, current: str, new: str, keep_session: str | None = None,
+                            ip: str | None = None) -> None:
         """``who`` replaces their password (a one-time one above all): the current one must be right and the new
-        one different; every other sign-in of theirs ends (``keep_session``: the token of the one that asked)."""
+        one different; every other sign-in of theirs ends (``keep_session``: the token of the one that asked).
+        Wrong current passwords count against the sign-in limit, so a borrowed session cannot guess it."""
         self._check_password(new)
         if new == current:
             raise AccountError("choose a new password, not the one you were given")
+        attempt = self._admit_attempt(who.login, ip)
         with self.sessions() as session:
             user = session.get(User, who.id)
         try:
             self.hasher.verify(user.password_hash, current)
         except (VerificationError, InvalidHashError):
+            self._settle_attempt(attempt, "login_failed")
             raise AccountError("the current password is wrong") from None
+        self._settle_attempt(attempt, "password_checked", who.id)
         with self.sessions.begin() as session:
             row = session.get(User, who.id)
             row.password_hash, row.must_change_password = self.hasher.hash(new), False
@@ -274,26 +279,10 @@ class AccountService:
     # --- signing in --------------------------------------------------------------------------------------
 
     def authenticate(self, login: str, password: str, ip: str | None = None) -> User:
-        """The user, if the password is right and the sign-in limit allows the attempt.
-
-        The attempt is recorded (committed) *before* it is judged or the password checked, and it counts
-        against the limit while it is checked: of N parallel attempts, in one process or several, only those
-        whose count (its own row and every one committed before it) stays within the limit are checked, so at
-        most the limit are, whatever the interleaving. Its row then says how it ended
-        (login, login_failed, login_throttled); a process killed mid-check leaves it counting as a failure.
-        """
-        attempt = self._record_attempt(login, ip)
-        since = self.clock() - LOGIN_WINDOW
-        counted = (AuditEntry.action.in_(("login_failed", "login_attempt")), AuditEntry.at >= since)
+        """The user, if the password is right and the sign-in limit allows the attempt (``_admit_attempt``)."""
+        attempt = self._admit_attempt(login, ip)
         with self.sessions() as session:
-            failures = session.scalar(select(func.count()).select_from(AuditEntry).where(
-                *counted, AuditEntry.subject == f"user:{login}"))
-            from_address = session.scalar(select(func.count()).select_from(AuditEntry).where(
-                *counted, AuditEntry.ip == ip)) if ip else 0
             user = session.scalars(select(User).where(User.login == login)).first()
-        if failures > MAX_FAILURES_PER_LOGIN or from_address > MAX_FAILURES_PER_ADDRESS:
-            self._settle_attempt(attempt, "login_throttled")
-            raise LoginThrottled("too many failed sign-ins: wait 15 minutes and try again")
         try:
             if user is None or not user.active:
                 self.hasher.hash(password)  # the same work as a real check: no timing hint of which logins exist
@@ -307,6 +296,29 @@ class AccountService:
                 session.get(User, user.id).password_hash = self.hasher.hash(password)
         self._settle_attempt(attempt, "login", user.id)
         return user
+
+    def _admit_attempt(self, login: str, ip: str | None) -> int:
+        """Record a check of ``login``'s password and admit it within the limit (else LoginThrottled): its row.
+
+        The attempt is recorded (committed) *before* it is judged or the password checked, and it counts
+        against the limit while it is checked: of N parallel attempts, in one process or several, only those
+        whose count (its own row and every one committed before it) stays within the limit are checked, so at
+        most the limit are, whatever the interleaving. Its row then says how it ended
+        (login, login_failed, login_throttled, password_checked); a process killed mid-check leaves it counting
+        as a failure. Sign-ins and the current password asked by a password change share the limit: one secret.
+        """
+        attempt = self._record_attempt(login, ip)
+        since = self.clock() - LOGIN_WINDOW
+        counted = (AuditEntry.action.in_(("login_failed", "login_attempt")), AuditEntry.at >= since)
+        with self.sessions() as session:
+            failures = session.scalar(select(func.count()).select_from(AuditEntry).where(
+                *counted, AuditEntry.subject == f"user:{login}"))
+            from_address = session.scalar(select(func.count()).select_from(AuditEntry).where(
+                *counted, AuditEntry.ip == ip)) if ip else 0
+        if failures > MAX_FAILURES_PER_LOGIN or from_address > MAX_FAILURES_PER_ADDRESS:
+            self._settle_attempt(attempt, "login_throttled")
+            raise LoginThrottled("too many failed sign-ins: wait 15 minutes and try again")
+        return attempt
 
     def _record_attempt(self, login: str, ip: str | None) -> int:
         with self.sessions.begin() as session:

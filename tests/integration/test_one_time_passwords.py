@@ -4,9 +4,13 @@ form that replaces it. Everything else, pages and API alike, waits until the mem
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from support import A1, PASSWORD, sign_in
+
+from study_hub.store.models import AuditEntry
 
 
 def _login(client: TestClient, login: str, password: str, next_page: str = "/notes"):
@@ -75,3 +79,32 @@ def test_an_admin_can_hand_out_a_one_time_password(world) -> None:
     accounts.set_password("lao", PASSWORD)  # an ordinary new password: used as it is
     sign_in(browser, "lao")
     assert browser.get("/api/notes").status_code == 200
+
+
+def test_wrong_current_passwords_count_against_the_sign_in_limit(world) -> None:
+    """A borrowed session cannot guess its owner's password through the password form: of eight wrong guesses at
+    once, then six more one by one, at most five are checked (the rest 429), and then neither the right password
+    nor a sign-in is taken until the window passes."""
+    accounts, app = world["accounts"], world["app"]
+    accounts.add_user("guessed", "被猜者", PASSWORD, "member", [A1])
+    browser = TestClient(app, client=("192.0.2.18", 50000))  # an address of its own: other tests' counts apart
+    sign_in(browser, "guessed", PASSWORD)
+    headers = {"X-CSRF-Token": browser.get("/api/me").json()["csrf_token"]}
+
+    def guess(n: int) -> int:
+        return browser.post("/api/me/password", headers=headers, json={
+            "current_password": f"wrong-guess-{n}", "new_password": "a-brand-new-password"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(guess, range(8)))
+    answers += [guess(n) for n in range(8, 14)]
+    assert answers.count(400) <= 5 and answers.count(400) + answers.count(429) == 14, answers
+    assert answers[-1] == 429, answers
+    right = browser.post("/api/me/password", headers=headers, json={"current_password": PASSWORD,
+                                                                    "new_password": "a-brand-new-password"})
+    assert right.status_code == 429 and right.json()["error"] == "too_many_attempts"
+    assert _login(TestClient(app, client=("192.0.2.19", 50000)), "guessed", PASSWORD).headers["location"] \
+        .startswith("/login")  # throttled: back to the form, not signed in
+    with world["store"].sessions() as session:  # five checked at most, and the password never changed
+        ended = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == "user:guessed")))
+    assert "password_changed" not in ended and ended.count("login_failed") <= 5, ended

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from study_hub.webapp import schemas
-from study_hub.webapp.deps import SESSION_COOKIE, Ctx, CurrentUser, signed_in
+from study_hub.webapp.deps import SESSION_COOKIE, Ctx, CurrentUser, client_ip, signed_in
 from study_hub.webapp.present.notes import note_out
 
 NoteId = schemas.PathId
@@ -30,10 +30,11 @@ def me(request: Request, ctx: Ctx, who: CurrentUser) -> schemas.Me:
 
 
 @router.post("/me/password", status_code=204, summary="Replace your password (a one-time one first of all)",
-             responses=schemas.problems({400: "The current password is wrong, or the new one too short or the same."}))
+             responses=schemas.problems({400: "The current password is wrong, or the new one too short or the same.",
+                                         429: "Too many wrong passwords (sign-ins included): wait 15 minutes."}))
 def change_password(request: Request, ctx: Ctx, who: CurrentUser, body: schemas.PasswordChange) -> Response:
     ctx.accounts.change_own_password(who, body.current_password, body.new_password,
-                                     keep_session=request.cookies.get(SESSION_COOKIE))
+                                     keep_session=request.cookies.get(SESSION_COOKIE), ip=client_ip(request))
     return Response(status_code=204)
 
 

@@ -85,7 +85,7 @@ def change_password(request: Request, page: PageDep, ctx: Ctx, who: CurrentUser,
         if new_password != repeat_password:
             raise StudyHubError("the two new passwords differ")
         ctx.accounts.change_own_password(who, current_password, new_password,
-                                         keep_session=request.cookies.get(SESSION_COOKIE))
+                                         keep_session=request.cookies.get(SESSION_COOKIE), ip=client_ip(request))
     except StudyHubError as exc:
         return page.redirect(PASSWORD_PAGE, str(exc), next=safe_next(next))
     return RedirectResponse(safe_next(next), status_code=303)
