@@ -480,7 +480,11 @@ class SessionService:
 
     def statistics(self, who: Principal, since: datetime | None = None, until: datetime | None = None
                    ) -> Statistics:
-        """Per session, per member and per unit, over the sessions ``who`` manages in the period."""
+        """Per session, per member and per unit, over the sessions ``who`` manages in the period.
+
+        Every session is listed (an upcoming one with everybody pending); the member and unit figures count only
+        closed sessions, whose records are settled, so a session that has not happened yet (or is under way)
+        does not lower anybody's attendance rate. A member expected only at upcoming sessions is listed at 0."""
         result = Statistics()
         members: dict[int, PersonCounts] = {}
         units: dict[str, PersonCounts] = {}
@@ -504,7 +508,10 @@ class SessionService:
                 counts.absent += status == "absent"
                 counts.made_up += confirmed
                 counts.pending += status not in ("present", "late", "excused", "absent")
-                for tally in (person, *(units.setdefault(n, PersonCounts(n, n, [n])) for n in person.units)):
+                tallies = (person, *(units.setdefault(n, PersonCounts(n, n, [n])) for n in person.units))
+                if study.closed_at is None:
+                    continue
+                for tally in tallies:
                     tally.expected += 1
                     tally.attended += status in ("present", "late")
                     tally.late += status == "late"

@@ -282,6 +282,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ledger_help": {"zh": "封面、会议一览、按类型对照三会一课规定次数（标出差额），以及每次会议的记录。",
                     "en": "Cover, the sessions with attendance, counts per type against the required frequency "
                           "(shortfalls marked), then every session's record."},
+    "stats_settled_help": {"zh": "党员和组织的人次、出席率只计已结束的会议；尚未召开或正在进行的会议只在会议表中列出（待定）。",
+                           "en": "Member and unit figures and rates count closed sessions only; sessions not yet "
+                                 "held or under way are listed in the sessions table (pending)."},
     "change_password": {"zh": "修改密码", "en": "Change password"},
     "current_password": {"zh": "当前密码", "en": "Current password"},
     "new_password": {"zh": "新密码（至少 10 个字符）", "en": "New password (at least 10 characters)"},

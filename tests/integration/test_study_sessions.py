@@ -229,6 +229,25 @@ def test_statistics_and_their_exports(district, scheduled, played) -> None:
     assert "<svg" in page and "<td>9</td>" in page and "专项行动专题学习" in page
 
 
+def test_an_upcoming_session_is_listed_but_lowers_nobody_s_attendance_rate(district, scheduled, played) -> None:
+    """Fails before: the member and unit figures counted a session not yet held as expected and not attended."""
+    boss = district["clients"]["zhuren"]
+    later = datetime(2028, 3, 1, 6, 0, tzinfo=UTC)  # after every time other tests move the clock to
+    before = ok(boss.get("/api/attendance", params={"since": "2026-11-30", "until": "2028-04-01"}))
+    upcoming = ok(call(boss, "post", "/api/sessions", json={
+        "title": "三月集中学习", "kind": "thematic", "starts_at": later.isoformat(),
+        "ends_at": (later + timedelta(hours=2)).isoformat(), "host_unit_id": unit(district, OFFICE),
+        "unit_ids": [unit(district, OFFICE)]}), 201)
+    after = ok(boss.get("/api/attendance", params={"since": "2026-11-30", "until": "2028-04-01"}))
+    listed = {s["session_id"]: s for s in after["sessions"]}
+    assert (listed[upcoming["id"]]["expected"], listed[upcoming["id"]]["pending"]) == (9, 9)
+    assert after["members"] == before["members"] and after["units"] == before["units"]
+    assert any(m["expected"] for m in after["members"])  # closed sessions in the window do count
+    only_upcoming = ok(boss.get("/api/attendance", params={"since": "2028-01-01", "until": "2028-04-01"}))
+    assert [s["session_id"] for s in only_upcoming["sessions"]] == [upcoming["id"]]
+    assert {(m["expected"], m["rate"]) for m in only_upcoming["members"]} == {(0, 0)}  # listed, nothing counted
+
+
 def test_exports_write_user_text_as_text_never_as_formulas(district) -> None:
     """Fails before: the title below was a live formula in the XLSX and a formula cell in the CSV."""
     from openpyxl import load_workbook
