@@ -4,6 +4,7 @@ cited and addressed (its citation and its URL in the reader), which every layer 
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,18 @@ def status_of(value: str | None) -> str | None:
     return STATUS_ALIASES.get(text.lower().replace("-", "_").replace(" ", "_"), STATUS_ALIASES.get(text, text))
 
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def is_calendar_date(value: str) -> bool:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a real year, month and day (not 2024-13-45)."""
+    if not _DATE_RE.match(value):
+        return False
+    padded = value + "-01-01"[len(value) - 4:]  # 2024 → 2024-01-01, 2024-06 → 2024-06-01
+    try:
+        _dt.date.fromisoformat(padded)
+    except ValueError:
+        return False
+    return True
 
 # A speaker folded into the issuer, "国务院（总理李强）" or "State Council (Premier Li Qiang)": the bracketed end.
 _FOLDED = re.compile(r"^(?P<body>.*?[^\s（(])\s*[（(](?P<inner>[^（()）]+)[）)]$")
@@ -153,7 +166,7 @@ class DocumentMeta:
         if self.status_date is not None and self.status is None:
             found.append("status_date needs a status: say which status the document took on that date")
         for role, value in [("date", self.date), ("status_date", self.status_date), *self.dates.items()]:
-            if value is not None and not _DATE_RE.match(value):
+            if value is not None and not is_calendar_date(value):
                 found.append(f"{role} {value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
         return found
 

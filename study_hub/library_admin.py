@@ -1,9 +1,11 @@
-"""Adding and removing library documents from the web (administrators), over the pipeline and the index jobs.
+"""Adding, removing and rating library documents from the web (administrators), over the pipeline and the index
+jobs.
 
 An upload is kept and ingested like a file on the command line (``pipeline.ingest_upload``); the index update
 that makes it searchable is queued for the job worker (one queued update takes in every upload that comes
 while it waits), never run in a web worker. A removal keeps the notes on the document, orphaned with their
-quotes, and queues the update that drops its passages. Both are audited.
+quotes, and queues the update that drops its passages. A new validity status (时效性) queues the update that
+re-indexes the document under it (search filters by status in the index). All are audited.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from study_hub.errors import PermissionDenied
 from study_hub.jobs.indexing import IndexService, RemovalReport
 from study_hub.pipeline import UploadResult, ingest_upload
 from study_hub.store import DocumentStore
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    doc_id: str
+    status: str
+    status_date: str | None
+    changed: bool  # False: it already had this status and date (nothing audited, nothing queued)
+    job_id: int | None  # the queued index update that makes search filter by the new status
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,20 @@ class LibraryAdmin:
                                                                  "items_orphaned": removed.items_orphaned,
                                                                  "job": removed.job_id})
         return removed
+
+    def set_status(self, who: Principal, doc_id: str, status: str, status_date: str | None) -> StatusChange:
+        """Record a document's validity; raises ``MetadataError`` for a status or date that is not one."""
+        if not may_add_documents(who):
+            raise PermissionDenied("only administrators change a document's validity")
+        status_date = status_date or None
+        changed = self.store.set_status(doc_id, status, status_date)
+        status = DocumentMeta(status=status).status  # 已废止 → repealed, as stored
+        job_id = None
+        if changed:
+            job_id = self.index.request("update", who.login, f"status of {doc_id}")
+            self.accounts.audit("document status set", who.id, doc_id,
+                                {"status": status, "status_date": status_date, "job": job_id})
+        return StatusChange(doc_id, status, status_date, changed, job_id)
 
     def jobs(self, who: Principal, limit: int = 20):
         """The index jobs, newest first (administrators)."""

@@ -178,20 +178,21 @@ class DocumentStore:
 
     def set_status(self, doc_id: str, status: str, status_date: str | None = None) -> bool:
         """Set a document's validity; returns whether it changed. A change bumps ``updated_at``, so the next
-        index update re-indexes the document with its new status (search filters by it in the index)."""
+        index update re-indexes the document with its new status (search filters by it in the index).
+        One conditional UPDATE: of several people setting the same status at once exactly one changes it."""
         problems = DocumentMeta(status=status, status_date=status_date).problems()
         if problems:
             raise MetadataError("; ".join(problems))
         canonical = DocumentMeta(status=status).status
         with self.sessions.begin() as session:
-            document = session.get(Document, doc_id)
-            if document is None:
+            changed = session.execute(update(Document).where(
+                Document.id == doc_id,
+                or_(Document.status.is_distinct_from(canonical), Document.status_date.is_distinct_from(status_date)))
+                .values(status=canonical, status_date=status_date, updated_at=utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            if not changed and session.get(Document, doc_id) is None:
                 raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
-            if (document.status, document.status_date) == (canonical, status_date):
-                return False
-            document.status, document.status_date = canonical, status_date
-            document.updated_at = utcnow()
-            return True
+            return bool(changed)
 
     @staticmethod
     def _rows(passages: list[Passage]) -> list[dict]:

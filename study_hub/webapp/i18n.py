@@ -294,6 +294,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "else."},
     # validity (时效性) and versions (修订对照)
     "validity": {"zh": "效力", "en": "Validity"},
+    "set_validity": {"zh": "修改效力（时效性）", "en": "Change the validity"},
+    "set_validity_help": {"zh": "已修订、已废止的文件默认不出现在检索结果中；检索索引随后在后台更新。",
+                          "en": "Amended and repealed documents leave the default search; the index follows in "
+                                "the background."},
+    "status_set_changed": {"zh": "效力已更新，检索索引将在后台随之更新。",
+                           "en": "Validity saved; the search index follows in the background."},
+    "status_set_unchanged": {"zh": "效力未变。", "en": "The validity was already that."},
     "validity_current": {"zh": "现行有效", "en": "In force"},
     "validity_amended": {"zh": "已修订", "en": "Amended"},
     "validity_repealed": {"zh": "已废止", "en": "Repealed"},

@@ -335,6 +335,22 @@ class UploadOut(BaseModel):
     searchable: str = Field(description="When search finds it: after the index job queued by the upload.")
 
 
+class StatusIn(BaseModel):
+    status: str = Field(max_length=20, description="Validity (时效性): current, amended, repealed, not_yet_effective, "
+                                                  "unknown (or 现行有效, 已修订, 已废止, 尚未生效).")
+    status_date: str | None = Field(default=None, max_length=20,
+                                    description="When it took that status: YYYY, YYYY-MM or YYYY-MM-DD.")
+
+
+class StatusOut(BaseModel):
+    """A document's validity as recorded now."""
+    id: str
+    status: str
+    status_date: str | None
+    changed: bool = Field(description="False when it already had this status and date.")
+    job: int | None = Field(description="The index job that makes search filter by the new status (None: unchanged).")
+
+
 class RemovalOut(BaseModel):
     """A document removed: its notes and reading-list items are kept, orphaned with their quotes."""
     id: str

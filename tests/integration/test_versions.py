@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -334,6 +335,52 @@ def test_validity_at_upload_in_the_form_and_in_search(site) -> None:
     with_history = anonymous.get("/search", params={"q": "议事会", "mode": "keyword", "history": "1"}).text
     assert "已废止" in with_history and "2023-12-31起" in with_history and DOC_ID in with_history
     assert settings.indexes_dir.exists()
+
+
+def test_administrators_change_the_validity_of_a_stored_document_from_the_reader_and_the_api(site) -> None:
+    """The 2018 text is repealed after it was ingested: an administrator says so on its reader page (or through
+    the API) and search leaves it out by default once the queued index job has run."""
+    _, store, accounts, clients = site
+    admin, member, anonymous = clients["admin"], clients["member"], clients["anonymous"]
+    assert _upload(admin, V1).status_code == 201
+    run_index_jobs(admin.app)
+    assert anonymous.get("/api/search", params={"q": "议事会", "mode": "keyword"}).json()["total"] > 0
+
+    reader = admin.get(f"/documents/{DOC_ID}")
+    assert f'action="/documents/{DOC_ID}/status"' in reader.text
+    assert 'action="/documents/' not in member.get(f"/documents/{DOC_ID}").text  # no admin forms for members
+    token = re.search(r'name="csrf_token" value="([^"]+)"', reader.text).group(1)
+    saved = admin.post(f"/documents/{DOC_ID}/status", data={"csrf_token": token, "status": "repealed",
+                                                            "status_date": "2024-06-30"})
+    assert saved.status_code == 200 and "效力已更新" in saved.text and "2024-06-30起" in saved.text
+    bad = admin.post(f"/documents/{DOC_ID}/status", data={"csrf_token": token, "status": "current",
+                                                          "status_date": "2024-13-45"})
+    assert bad.status_code == 200 and "status_date" in bad.text and 'role="alert"' in bad.text
+    assert store.get_document(DOC_ID).status == "repealed"  # the bad date changed nothing
+    [job] = run_index_jobs(admin.app)
+    assert job.state == "done", job.message
+    default = anonymous.get("/api/search", params={"q": "议事会", "mode": "keyword"}).json()
+    assert default["total"] == 0 and default["in_history"] > 0
+
+    def put(client: TestClient, body: dict, csrf: bool = True):
+        headers = {"X-CSRF-Token": csrf_of(client)} if csrf else {}
+        return client.put(f"/api/documents/{DOC_ID}/status", json=body, headers=headers)
+
+    assert put(member, {"status": "current"}).status_code == 403
+    assert put(anonymous, {"status": "current"}, csrf=False).status_code == 401
+    assert put(admin, {"status": "current"}, csrf=False).status_code == 403
+    assert put(admin, {"status": "作废"}).status_code == 400
+    assert admin.put("/api/documents/no-such-document/status", json={"status": "current"},
+                     headers={"X-CSRF-Token": csrf_of(admin)}).status_code == 404
+    with ThreadPoolExecutor(8) as pool:  # eight clicks at once: one change, one audit entry, one job
+        answers = [r.json() for r in pool.map(lambda _: put(admin, {"status": "现行有效", "status_date": "2025-01-01"}),
+                                              range(8))]
+    assert [a["changed"] for a in answers].count(True) == 1 and {a["status"] for a in answers} == {"current"}
+    assert len({a["job"] for a in answers if a["changed"]}) == 1
+    assert [e.detail["status"] for e in accounts.audit_entries(action="document status set")] == [
+        "current", "repealed"]
+    run_index_jobs(admin.app)
+    assert anonymous.get("/api/search", params={"q": "议事会", "mode": "keyword"}).json()["total"] > 0
 
 
 # --- the command line -------------------------------------------------------------------------------------------

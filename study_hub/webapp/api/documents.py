@@ -55,6 +55,17 @@ def remove_document(ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_
                               items_orphaned=removed.items_orphaned, job=removed.job_id)
 
 
+@router.put("/api/documents/{doc_id}/status", response_model=schemas.StatusOut,
+            summary="Set a document's validity, 时效性 (administrators); the index follows in a job",
+            responses=schemas.problems({400: "A status or date that is not one.",
+                                        403: "Not an administrator, or no CSRF token.", 404: "No such document."}))
+def set_status(ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)],
+               body: schemas.StatusIn) -> schemas.StatusOut:
+    done = ctx.library.set_status(who, doc_id, body.status, body.status_date)
+    return schemas.StatusOut(id=done.doc_id, status=done.status, status_date=done.status_date, changed=done.changed,
+                             job=done.job_id)
+
+
 _ADMIN_ONLY = {403: "Not an administrator."}
 
 

@@ -1,5 +1,5 @@
-"""The library: every document with facets, and the administrators' forms to add and remove documents
-(``LibraryAdmin``'s rules, as for the API)."""
+"""The library: every document with facets, and the administrators' forms to add, remove and rate (时效性)
+documents (``LibraryAdmin``'s rules, as for the API)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,14 @@ def upload(page: PageDep, ctx: Ctx, who: CurrentUser, file: Annotated[UploadFile
 def remove(page: PageDep, ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
     ctx.library.remove(who, doc_id)
     return page.redirect("/documents", doc_id, name="removed")
+
+
+@router.post("/documents/{doc_id}/status", dependencies=FORM_POST)
+def set_status(page: PageDep, ctx: Ctx, who: CurrentUser, doc_id: Annotated[str, Path(max_length=200)],
+               status: FormChoice = "", status_date: FormChoice = "") -> Response:
+    try:
+        done = ctx.library.set_status(who, doc_id, status, status_date)
+    except MetadataError as exc:
+        return page.redirect(document_url(doc_id), str(exc), name="status_error")
+    return page.redirect(document_url(doc_id), "changed" if done.changed else "unchanged", name="status_set")
+

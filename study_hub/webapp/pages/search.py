@@ -77,6 +77,7 @@ def reader_page(page: PageDep, ctx: Ctx, who: OptionalUser, doc_id: str) -> Resp
     return page.render("document.html", document=detail, q=q, shared=shared, versions=versions.versions(ctx, doc_id),
                        threads=ctx.replies.summaries(who, notes) if who else {},
                        uploaded=uploaded if uploaded in ("added", "updated", "metadata", "unchanged") else None,
+                       status_set=page.message("status_set"), status_error=page.message("status_error"),
                        passages=library.reader_passages(ctx, detail, row, q, notes, cites),
                        cited_by=citations.citing_documents(cites.cited_by), cited_by_count=cites.cited_by.documents,
                        citing_documents=citations.citing_documents,

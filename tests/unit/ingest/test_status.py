@@ -49,3 +49,13 @@ def test_catalog_records_and_front_matter_carry_the_status(tmp_path: Path) -> No
     page.write_text("---\n时效性: 已修订\nstatus_date: 2021-01-01\n---\n# 某某规定\n\n第一条 正文。\n", encoding="utf-8")
     raw = read_file(page, **LIMITS)
     assert (raw.meta.status, raw.meta.status_date) == ("amended", "2021-01-01")  # a YAML date read as written
+
+
+def test_dates_must_name_a_real_month_and_day() -> None:
+    """Fails before: 2024-13-45 and 2023-02-29 were taken (the form only was checked)."""
+    for wrong in ("2024-13-45", "2023-02-29", "2024-00", "2024-06-31"):
+        assert DocumentMeta(status="current", status_date=wrong).problems() == [
+            f"status_date '{wrong}' is not YYYY, YYYY-MM or YYYY-MM-DD"], wrong
+        assert DocumentMeta(date=wrong).problems(), wrong
+    for right in ("2024", "2024-12", "2024-02-29", "1949-10-01"):
+        assert DocumentMeta(status="current", status_date=right, date=right).problems() == [], right
