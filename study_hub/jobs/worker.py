@@ -2,13 +2,14 @@
 
 At start it queues again the jobs of workers that died and sends the queued ones again (a message lost with a
 killed process), and asks for the embedding of whatever the index served lacks, so that search by meaning
-completes by itself after a keyword-only ingest or a model change.
+completes by itself after a keyword-only ingest or a model change. At start and every minute it also makes
+current the documents whose commencement date has come (尚未生效 → 现行有效) and queues their re-indexing.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from study_hub.config import Settings
 from study_hub.jobs.indexing import IndexService
@@ -53,6 +54,17 @@ def meaning_incomplete(settings: Settings) -> str | None:
     return None
 
 
+def take_effect(settings: Settings, store, service: IndexService, now: datetime | None = None) -> list[str]:
+    """Documents whose commencement date has come (in the site's time zone, where the law takes effect at
+    midnight) made current, and an index update queued for them: their ids."""
+    today = (now or datetime.now(settings.zone)).astimezone(settings.zone).date().isoformat()
+    took = store.take_effect(today)
+    if took:
+        log.warning("in force from today: %s", ", ".join(took))
+        service.request("update", "worker", f"in force from {today}: {', '.join(took)}"[:500])
+    return took
+
+
 def run_worker(settings: Settings) -> None:
     from study_hub.store import open_store
 
@@ -62,12 +74,15 @@ def run_worker(settings: Settings) -> None:
 
     def recover() -> None:
         """At start and every minute: dead workers' jobs queued again; jobs waiting a minute sent again (a
-        message lost with the process that sent it, or a send that failed; a duplicate is a no-op)."""
+        message lost with the process that sent it, or a send that failed; a duplicate is a no-op); documents
+        whose commencement date has come made current."""
         service.recover()
         for job_id in service.ledger.queued(older_than=timedelta(minutes=1)):
             queue.send(job_id)
+        take_effect(settings, store, service)
 
     service.recover()
+    take_effect(settings, store, service)
     for job_id in service.ledger.queued():
         queue.send(job_id)
     documents, _ = store.counts()

@@ -194,6 +194,18 @@ class DocumentStore:
                 raise NotFoundError(f"no document with id {doc_id!r}; `study-hub docs list` shows the ids")
             return bool(changed)
 
+    def take_effect(self, today: str) -> list[str]:
+        """Documents not yet in force whose commencement date (``status_date``, 施行日期) is ``today`` or earlier
+        become current from that date: their ids. One conditional UPDATE, so two workers doing it at once turn
+        each document once. A date of a month or a year takes effect on its first day (``2027`` ≤ ``2027-01-01``
+        as text). Like ``set_status`` it bumps ``updated_at``, so the next index update re-indexes them."""
+        due = (Document.status == "not_yet_effective", Document.status_date.is_not(None),
+               Document.status_date <= today)
+        with self.sessions.begin() as session:
+            return sorted(session.scalars(update(Document).where(*due)
+                                          .values(status="current", updated_at=utcnow())
+                                          .returning(Document.id).execution_options(synchronize_session=False)))
+
     @staticmethod
     def _rows(passages: list[Passage]) -> list[dict]:
         return [

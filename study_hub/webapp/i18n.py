@@ -307,6 +307,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "validity_not_yet_effective": {"zh": "尚未生效", "en": "Not yet in force"},
     "validity_unknown": {"zh": "效力未标注", "en": "Validity not stated"},
     "validity_since": {"zh": "{date}起", "en": "since {date}"},
+    "validity_takes_effect": {"zh": "{date}施行", "en": "in force from {date}"},
     "validity_date": {"zh": "效力日期", "en": "Validity since"},
     "in_history": {"zh": "另有 {count} 段在已修订、已废止的文件中，默认不显示。",
                    "en": "{count} more passages are in amended or repealed documents, left out by default."},

@@ -164,6 +164,34 @@ def test_validity_is_kept_across_re_ingests_and_a_change_reaches_the_index(backe
         store.set_status(DOC_ID, "gone")
 
 
+def test_a_text_not_yet_in_force_becomes_current_on_its_commencement_date(backend_settings: Settings,
+                                                                           store: DocumentStore,
+                                                                           tmp_path: Path) -> None:
+    """The worker's minute tick (``jobs.worker.take_effect``) turns 尚未生效 into 现行有效 on the day, in the site's
+    time zone, and queues the update that lets ``status:current`` find it; once, even when asked twice."""
+    from study_hub.jobs.worker import index_service, take_effect
+
+    docs = tmp_path / "docs"
+    _write(docs, V1, status="尚未生效", status_date="2027-01-01")
+    assert ingest_paths([docs], store, backend_settings).ok
+    build_indexes(store, backend_settings.indexes_dir)
+    search = SearchService(store, backend_settings.indexes_dir)
+    assert search.search(SearchRequest("议事会 status:current", mode="keyword")).total == 0
+    service = index_service(backend_settings.model_copy(update={"semantic": False}), store)
+    evening_before = datetime(2026, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Beijing
+    assert take_effect(backend_settings, store, service, evening_before) == []
+    assert store.get_document(DOC_ID).status == "not_yet_effective" and service.ledger.queued() == []
+    midnight = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 on 1 January in Beijing
+    assert take_effect(backend_settings, store, service, midnight) == [DOC_ID]
+    assert take_effect(backend_settings, store, service, midnight) == []  # once
+    document = store.get_document(DOC_ID)
+    assert (document.status, document.status_date) == ("current", "2027-01-01")  # in force since that day
+    [job] = service.ledger.queued()
+    assert service.run(job).state == "done"
+    found = search.search(SearchRequest("议事会 status:current", mode="keyword"))
+    assert found.total > 0 and {hit.status for hit in found.results} == {"current"}
+
+
 def test_migration_0011_records_each_document_as_its_first_version(tmp_path: Path) -> None:
     engine = store_module.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     migrate(engine, "0007")
@@ -381,6 +409,9 @@ def test_administrators_change_the_validity_of_a_stored_document_from_the_reader
         "current", "repealed"]
     run_index_jobs(admin.app)
     assert anonymous.get("/api/search", params={"q": "议事会", "mode": "keyword"}).json()["total"] > 0
+    assert put(admin, {"status": "尚未生效", "status_date": "2027-01-01"}).json()["changed"]
+    assert "尚未生效" in anonymous.get(f"/documents/{DOC_ID}").text and "2027-01-01施行" in \
+        anonymous.get(f"/documents/{DOC_ID}").text  # the day it takes effect, not "since"
 
 
 # --- the command line -------------------------------------------------------------------------------------------
