@@ -7,6 +7,11 @@ same, so notes and reading items point at them again. What no file holds is in i
 texts (``document_versions``) and its validity (a status may have been set by ``docs set-status``); a restore
 puts them back on the documents ingested again (``_restore_history``). Sign-in sessions and check-in tokens are
 not in it either: they are short-lived secrets.
+
+A backup of an earlier schema (taken before an upgrade) is carried forward by the migrations themselves: its rows
+are loaded into a scratch SQLite database at the backup's revision, which is then upgraded to this one, and the
+rows restored are read from there (``_carried_forward``). A backup of a later schema than this code knows is
+refused: restore it with that study_hub version or a newer one.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tempfile
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, func, insert, inspect, select, text
+from sqlalchemy import Boolean, DateTime, MetaData, func, insert, inspect, select, text
+from sqlalchemy.exc import SAWarning
 
 from study_hub.errors import StudyHubError
 from study_hub.store import DocumentStore
-from study_hub.store.db import current_revision
+from study_hub.store.db import _alembic_config, current_revision, make_engine, migrate
 from study_hub.store.models import Base, Document, DocumentVersion, utcnow
 
 FORMAT = "study_hub-backup"
@@ -42,22 +50,28 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
 
+def _rows_of(connection) -> dict[str, list[dict[str, Any]]]:
+    """Every user-data table's rows as plain values, in an order that restores: by key, units parents first."""
+    tables = {}
+    for name in TABLES:
+        table = Base.metadata.tables[name]
+        order = [c for c in table.primary_key.columns]
+        if name == "units":
+            order = [func.length(table.c.path), table.c.id]  # parents first
+        rows = connection.execute(select(table).order_by(*order)).mappings()
+        tables[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return tables
+
+
 def backup(store: DocumentStore, path: Path) -> dict[str, int]:
     """Write every user-data table to ``path``; returns the row count per table."""
-    tables: dict[str, list[dict[str, Any]]] = {}
     # One consistent snapshot of all the tables: on PostgreSQL a read-only REPEATABLE READ transaction (under
     # READ COMMITTED each SELECT sees its own moment, and a note written meanwhile could lose its tags); SQLite
     # reads inside one transaction anyway.
     options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} \
         if store.engine.dialect.name == "postgresql" else {}
     with store.engine.connect().execution_options(**options) as connection, connection.begin():
-        for name in TABLES:
-            table = Base.metadata.tables[name]
-            order = [c for c in table.primary_key.columns]
-            if name == "units":
-                order = [func.length(table.c.path), table.c.id]  # parents first
-            rows = connection.execute(select(table).order_by(*order)).mappings()
-            tables[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        tables = _rows_of(connection)
         history = _history(connection)
     document = {"format": FORMAT, "version": VERSION, "schema_revision": current_revision(store.engine),
                 "created_at": utcnow().isoformat(), "tables": tables, "documents": history}
@@ -127,6 +141,47 @@ def _typed(table, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _carried_forward(document: dict[str, Any], revision: str | None) -> dict[str, Any]:
+    """The backup's tables as they are at ``revision``: loaded at the backup's own revision into a scratch
+    database, then upgraded by the migrations (a new column gets its default, a changed one its conversion)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    older = document.get("schema_revision")
+    scripts = ScriptDirectory.from_config(_alembic_config(None))
+    known = {script.revision for script in scripts.walk_revisions()}
+    if older not in known or revision not in known:
+        raise BackupError(f"the backup is of schema {older}, which this study_hub does not know (it knows up to "
+                          f"{scripts.get_current_head()}): restore it with the study_hub that made it, or a newer one")
+    if older not in {script.revision for script in scripts.walk_revisions(base="base", head=revision)}:
+        raise BackupError(f"the backup is of schema {older}, newer than this database's {revision}: upgrade "
+                          "study_hub first")
+    with tempfile.TemporaryDirectory(prefix="study_hub-restore-") as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'carried.sqlite3'}")
+        try:
+            migrate(engine, older)
+            then = MetaData()
+            with warnings.catch_warnings():  # expression indexes are not reflected; they stay in the database
+                warnings.simplefilter("ignore", SAWarning)
+                then.reflect(engine)
+            with engine.begin() as connection:
+                for name in TABLES:
+                    rows = document["tables"].get(name) or []
+                    if rows and name not in then.tables:
+                        raise BackupError(f"the backup holds {name}, which schema {older} does not have")
+                    if rows:
+                        connection.execute(insert(then.tables[name]), [_typed(then.tables[name], row) for row in rows])
+            try:
+                migrate(engine, revision)
+            except CommandError as exc:
+                raise BackupError(f"the backup of schema {older} could not be brought to {revision}: {exc}") from exc
+            with engine.connect() as connection:
+                tables = _rows_of(connection)
+        finally:
+            engine.dispose()
+    return {**document, "tables": tables, "schema_revision": revision}
+
+
 def restore(store: DocumentStore, path: Path) -> dict[str, int]:
     """Load a backup into a database that holds no user data yet (in one transaction)."""
     try:
@@ -137,8 +192,7 @@ def restore(store: DocumentStore, path: Path) -> dict[str, int]:
     if document.get("format") != FORMAT or document.get("version") not in (1, VERSION):
         raise BackupError(f"{path} is not a study_hub backup of version {VERSION}")
     if document.get("schema_revision") != current_revision(store.engine):
-        raise BackupError(f"the backup is of schema {document.get('schema_revision')}, this database is at "
-                          f"{current_revision(store.engine)}: restore with the matching study_hub version")
+        document = _carried_forward(document, current_revision(store.engine))
     counts = {}
     with store.engine.begin() as connection:
         for name in TABLES:

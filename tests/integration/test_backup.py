@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from support import A1, DOC, PASSWORD, csrf_of, sign_in
+from support import A1, CORPUS, DOC, PASSWORD, csrf_of, sign_in
 
 from study_hub.config import Settings
 from study_hub.pipeline import ingest_paths
@@ -102,3 +102,85 @@ def test_a_backup_is_readable_by_its_owner_only(world, tmp_path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     backup(world["store"], path)  # a second backup over the first stays private too
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _old_style_backup(home_store, revision: str, path) -> None:
+    """What the study_hub of schema ``revision`` wrote: every user-data table it had, in the same format
+    (version 1: no document history); read from a database downgraded to that revision."""
+    import warnings
+
+    from alembic import command
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import SAWarning
+
+    from study_hub.store.db import _alembic_config
+
+    command.downgrade(_alembic_config(home_store.engine), revision)
+    then = MetaData()
+    with warnings.catch_warnings():  # expression indexes are not reflected (only the columns matter here)
+        warnings.simplefilter("ignore", SAWarning)
+        then.reflect(home_store.engine)
+    with home_store.engine.connect() as connection:
+        tables = {}
+        for name in TABLES:
+            if name not in then.tables:
+                continue
+            table = then.tables[name]
+            order = [func.length(table.c.path), table.c.id] if name == "units" else list(table.primary_key.columns)
+            tables[name] = [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+                            for row in connection.execute(select(table).order_by(*order)).mappings()]
+    path.write_bytes(gzip.compress(json.dumps({"format": "study_hub-backup", "version": 1,
+                                               "schema_revision": revision, "tables": tables},
+                                              ensure_ascii=False).encode("utf-8")))
+
+
+def test_a_backup_taken_before_an_upgrade_restores_into_the_upgraded_schema(store, backend_settings,
+                                                                            tmp_path) -> None:
+    """Fails before: a backup of schema 0007 (before replies, one-time passwords, the record book's fields,
+    citations and versions) was refused by a database at the head revision. Now the migrations carry it."""
+    from study_hub.accounts import AccountService
+
+    old_settings = Settings(home=tmp_path / "old", semantic=False)
+    old = open_store(old_settings)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / f"{DOC}.txt").write_bytes((CORPUS / f"{DOC}.txt").read_bytes())
+    assert ingest_paths([docs], old, old_settings).ok
+    accounts = AccountService(old)
+    accounts.add_unit("迎泽区委", "district_committee")
+    accounts.add_unit("一支部", "branch", "迎泽区委")
+    accounts.add_user("organiser", "组织员", PASSWORD, "organiser", ["迎泽区委"])
+    accounts.add_user("member", "党员", PASSWORD, "member", ["迎泽区委/一支部"])
+    member, organiser = (accounts.principal(accounts.get_user(login)) for login in ("member", "organiser"))
+    passage = old.get_document(DOC).passages[3]
+    NoteService(old, accounts).create(member, passage.id, 0, 4, body="升级前的笔记", tags=["升级"])
+    start = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    SessionService(old, accounts).create(organiser, title="升级前的学习会", kind="thematic", starts_at=start,
+                                         ends_at=start + timedelta(hours=1), host_unit_id=organiser.units[0][0],
+                                         unit_ids=[accounts.unit_by_path("迎泽区委/一支部").id])
+    file = tmp_path / "before-upgrade.json.gz"
+    _old_style_backup(old, "0007", file)
+    old.engine.dispose()
+
+    assert ingest_paths([docs], store, backend_settings).ok
+    restored = restore(store, file)
+    assert restored["users"] == 2 and restored["notes"] == 1 and restored["study_sessions"] == 1
+    assert restored["note_replies"] == 0 and restored[HISTORY] == 0  # tables schema 0007 did not have
+    again = AccountService(store)
+    member_again = again.principal(again.authenticate("member", PASSWORD))
+    assert not member_again.must_change_password  # the column 0009 added, at its default
+    [note] = NoteService(store, again).list(member_again, mine_only=True)
+    assert (note.body, note.tags, note.quote, note.orphaned) == ("升级前的笔记", ["升级"], passage.text[:4], False)
+    organiser_again = again.principal(again.get_user("organiser"))
+    [session] = SessionService(store, again).sessions_for(organiser_again)
+    assert session.title == "升级前的学习会" and session.presider_id is None  # 0009's field, empty
+    assert NoteService(store, again).create(member_again, passage.id, 1, 3).id > note.id  # ids move on
+
+
+def test_a_backup_of_a_schema_this_version_does_not_know_is_refused(tmp_path) -> None:
+    store = open_store(Settings(home=tmp_path / "home"))
+    later = tmp_path / "later.json.gz"
+    later.write_bytes(gzip.compress(json.dumps({"format": "study_hub-backup", "version": 2,
+                                                "schema_revision": "0099", "tables": {}}).encode("utf-8")))
+    with pytest.raises(BackupError, match="does not know"):
+        restore(store, later)
