@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 
 from study_hub.domain import DocumentMeta
+from study_hub.segment.citations import normalised_number, numbers_in
 
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}
 
-# 文号: 机关代字 + year in 〔〕[]()（）［］ + serial + 号, or 第N号 (orders, announcements).
-DOC_NUMBER = re.compile(
-    r"(?P<org>[\u4e00-\u9fa5]{1,12})\s*(?P<open>[〔\[［(（])(?P<year>(?:19|20)\d{2})(?P<close>[〕\]］)）])"
-    r"\s*(?P<serial>\d{1,4})\s*号"
-    r"|第\s*(?P<order>\d{1,4})\s*号"
-)
+# An order's number (令), which has no year: 国务院令第379号, 中华人民共和国主席令第 31 号.
+_ORDER_NUMBER = re.compile(r"(?P<organ>[\u4e00-\u9fa5]{1,16}令)[ \u3000]*第[ \u3000]*(?P<serial>\d{1,5})[ \u3000]*号")
+# Words before a number in its line that make it another document's: the text cites it, it is not its own.
+_CITES_ANOTHER = re.compile(r"根据|依据|按照|依照|参照|遵照|贯彻|落实|转发|》")
+_ORDER_PREFIX = re.compile(r"^中华人民共和国|^.*(?:根据|依据|按照|依照|参照|遵照|贯彻|落实|转发)")
 _CN_DATE = re.compile(r"(?P<y>[〇零○一二三四五六七八九ＯO]{4})年(?P<m>[一二三四五六七八九十]{1,3})月"
                       r"(?P<d>[一二三四五六七八九十]{1,3})日")
 _AR_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?")
@@ -80,8 +80,27 @@ def _role_of(line: str, offset: int) -> str | None:
 
 
 def find_doc_number(text: str) -> str | None:
-    match = DOC_NUMBER.search(text)
-    return re.sub(r"\s+", "", match.group(0)) if match else None
+    """The document's own 文号 in its opening lines ``text``, written the standard way (迎发〔2023〕8号,
+    国务院令第379号), else None.
+
+    A number standing on a line of its own (under the title, as GB/T 9704 places it) is the document's; else the
+    first one in a line that does not cite another document before it (根据…, 《…》（国发〔2020〕5号）: those
+    are the documents it answers, not its own number)."""
+    own_line, first = None, None
+    text = re.sub(r"令[ \u3000]*\n[ \u3000]*第", "令第", text)  # an order's header: 国务院令 / 第752号 on two lines
+    for line in text.split("\n"):
+        bare = line.strip(" \u3000()（）")
+        found = [(start, end, normalised_number(org, year, serial))
+                 for start, end, org, year, serial in numbers_in(line)]
+        for match in _ORDER_NUMBER.finditer(line):
+            organ = _ORDER_PREFIX.sub("", match["organ"])  # the organ starts after 根据… (a citing word stays before)
+            found.append((match.end("organ") - len(organ), match.end(), f"{organ}第{int(match['serial'])}号"))
+        for start, end, number in sorted(found):
+            if own_line is None and bare == line[start:end]:
+                own_line = number
+            if first is None and not _CITES_ANOTHER.search(line, 0, start):
+                first = number
+    return own_line or first
 
 
 def guess_language(text: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from study_hub.segment.grammar import parse_heading
@@ -65,7 +65,7 @@ _DOC_NUMBER = re.compile(
 # Words a 机关代字 never holds; the code starts after the last of them ("根据中发" -> "中发").
 _ORG_BOUNDARY = re.compile(
     r".*(?:根据|依据|按照|依照|参照|遵照|对照|贯彻|落实|执行|学习|印发|转发|下发|发布|颁布|文件|通知|精神|要求|规定|"
-    r"[见按据照和及与或的以在是为即经由将把对从并等于号])")
+    r"[见按据照和及与或的以在是为即经由将把对从等于号])")  # not 并: the code of Taiyuan (并政发, 并政办发)
 _ORG_MAX = 5  # 中发, 国办发, 京政办发, 国办发明电: codes are short
 
 _ARTICLE = re.compile(
@@ -179,6 +179,18 @@ def _org_of(run: str) -> str:
     return org[-_ORG_MAX:]
 
 
+def numbers_in(text: str) -> Iterator[tuple[int, int, str, int, int]]:
+    """Every 文号 written in ``text``, in order: (start, end, 机关代字, year, serial). The bracketed year, serial and
+    号 are found first (fast), then the code is read back from the characters before, after the last word a code
+    never holds ("根据中发〔2021〕16号" -> 中发)."""
+    for match in _NUMBER_CORE.finditer(text) if "号" in text else ():
+        run = _HAN_RUN_BEFORE.search(text, max(0, match.start() - 16), match.start())
+        org = _org_of(run.group(1)) if run else ""
+        year, serial = int(match.group("year")), int(match.group("serial"))
+        if org and 1949 <= year <= 2100:
+            yield run.end(1) - len(org), match.end(), org, year, serial
+
+
 def number_key(year: int, serial: int) -> str:
     return f"n:{year}-{serial}"
 
@@ -247,16 +259,10 @@ def _passage_references(index: int, text: str, aliases: dict[str, str]) -> list[
     def in_title(position: int) -> bool:
         return any(start < position < end for start, end, _ in titles)
 
-    for match in _NUMBER_CORE.finditer(text) if "号" in text else ():
-        run = _HAN_RUN_BEFORE.search(text, max(0, match.start() - 16), match.start())
-        org = _org_of(run.group(1)) if run else ""
-        year, serial = int(match.group("year")), int(match.group("serial"))
-        if not org or not 1949 <= year <= 2100:
-            continue
-        start = run.end(1) - len(org)
+    for start, end, org, year, serial in numbers_in(text):
         if in_title(start):
             continue
-        found.append(Reference(index, start, match.end(), text[start:match.end()], "doc_number",
+        found.append(Reference(index, start, end, text[start:end], "doc_number",
                                normalised_number(org, year, serial), number_key(year, serial)))
 
     previous: Reference | None = None  # the article reference just before, for 、第四十五条 and 至第六十九条

@@ -15,12 +15,20 @@ from study_hub.ingest.metadata import (
     ("text", "number"),
     [
         ("中发〔2021〕16号", "中发〔2021〕16号"),
-        ("国办发[2019]5号", "国办发[2019]5号"),
-        ("晋政发（2020）12号", "晋政发（2020）12号"),
-        ("并政办发(2022)3 号", "并政办发(2022)3号"),
+        ("国办发[2019]5号", "国办发〔2019〕5号"),  # written the standard way (GB/T 9704: 〔〕)
+        ("晋政发（2020）12号", "晋政发〔2020〕12号"),
+        ("并政办发(2022)3 号", "并政办发〔2022〕3号"),  # 并: Taiyuan's code, not the conjunction
         ("中华人民共和国主席令第 五十 号", None),  # Chinese-numeral orders are not 文号 we can verify
-        ("国务院令第 752 号", "第752号"),
+        ("国务院令第 752 号", "国务院令第752号"),
+        ("中华人民共和国国务院令\n第752号", "国务院令第752号"),  # an order's header on two lines
+        ("2003年6月8日 中华人民共和国国务院令第379号公布", "国务院令第379号"),
         ("没有文号的文件", None),
+        # Numbers the text cites are another document's, not its own:
+        ("根据国发〔2020〕5号文件精神，结合实际", None),
+        ("根据国务院令第379号的规定", None),
+        ("关于印发方案的通知\n现将《中共中央关于加强基层治理的意见》（中发〔2021〕16号）转发给你们", None),
+        # ...and a number on a line of its own is the document's even after one it cites:
+        ("关于印发方案的通知\n现将《意见》（中发〔2021〕16号）印发给你们\n迎发〔2023〕8号", "迎发〔2023〕8号"),
     ],
 )
 def test_doc_numbers(text: str, number: str | None) -> None:
