@@ -106,8 +106,9 @@ class PersonCounts:
     made_up: int = 0
 
     @property
-    def rate(self) -> int:
-        return round(100 * self.attended / self.expected) if self.expected else 0
+    def rate(self) -> int | None:
+        """Attended / expected in percent; None when nothing was expected yet (not 0 %: nobody missed anything)."""
+        return round(100 * self.attended / self.expected) if self.expected else None
 
 
 @dataclass

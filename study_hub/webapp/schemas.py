@@ -734,7 +734,7 @@ class PersonCountsOut(BaseModel):
     excused: int
     absent: int
     made_up: int
-    rate: int = Field(description="Attended / expected, in percent.")
+    rate: int | None = Field(description="Attended / expected, in percent; null when no closed session expected them.")
 
 
 class StatisticsOut(BaseModel):

@@ -245,7 +245,9 @@ def test_an_upcoming_session_is_listed_but_lowers_nobody_s_attendance_rate(distr
     assert any(m["expected"] for m in after["members"])  # closed sessions in the window do count
     only_upcoming = ok(boss.get("/api/attendance", params={"since": "2028-01-01", "until": "2028-04-01"}))
     assert [s["session_id"] for s in only_upcoming["sessions"]] == [upcoming["id"]]
-    assert {(m["expected"], m["rate"]) for m in only_upcoming["members"]} == {(0, 0)}  # listed, nothing counted
+    assert {(m["expected"], m["rate"]) for m in only_upcoming["members"]} == {(0, None)}  # listed, no rate yet
+    page = boss.get("/attendance", params={"since": "2028-01-01", "until": "2028-04-01"}).text
+    assert "三月集中学习" in page and "<td>—</td>" in page and "None" not in page
 
 
 def test_exports_write_user_text_as_text_never_as_formulas(district) -> None:
