@@ -20,7 +20,15 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
-from study_hub.domain import HEADING_SEPARATOR, DocumentMeta, IndexRecord, Passage, RawDocument, split_issuer
+from study_hub.domain import (
+    HEADING_SEPARATOR,
+    STATUSES,
+    DocumentMeta,
+    IndexRecord,
+    Passage,
+    RawDocument,
+    split_issuer,
+)
 from study_hub.errors import MetadataError, NotFoundError
 from study_hub.store import citations
 from study_hub.store.citations import CitationStore
@@ -181,9 +189,12 @@ class DocumentStore:
         index update re-indexes the document with its new status (search filters by it in the index).
         One conditional UPDATE: of several people setting the same status at once exactly one changes it."""
         problems = DocumentMeta(status=status, status_date=status_date).problems()
+        canonical = DocumentMeta(status=status).status
+        if canonical is None:  # an empty status would be NULL in a column that must hold one
+            problems.insert(0, f"say which status: one of {', '.join(STATUSES)} "
+                               "(or 现行有效, 已修订, 已废止, 尚未生效)")
         if problems:
             raise MetadataError("; ".join(problems))
-        canonical = DocumentMeta(status=status).status
         with self.sessions.begin() as session:
             changed = session.execute(update(Document).where(
                 Document.id == doc_id,

@@ -398,6 +398,9 @@ def test_administrators_change_the_validity_of_a_stored_document_from_the_reader
     assert put(anonymous, {"status": "current"}, csrf=False).status_code == 401
     assert put(admin, {"status": "current"}, csrf=False).status_code == 403
     assert put(admin, {"status": "作废"}).status_code == 400
+    empty = put(admin, {"status": " "})  # was a 500: NULL in a NOT NULL column
+    assert empty.status_code == 400 and empty.json()["message"].startswith("say which status: one of current")
+    assert store.get_document(DOC_ID).status == "repealed"
     assert admin.put("/api/documents/no-such-document/status", json={"status": "current"},
                      headers={"X-CSRF-Token": csrf_of(admin)}).status_code == 404
     with ThreadPoolExecutor(8) as pool:  # eight clicks at once: one change, one audit entry, one job
