@@ -19,8 +19,9 @@ _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2
 # An order's number (令), which has no year: 国务院令第379号, 中华人民共和国主席令第 31 号.
 _ORDER_NUMBER = re.compile(r"(?P<organ>[\u4e00-\u9fa5]{1,16}令)[ \u3000]*第[ \u3000]*(?P<serial>\d{1,5})[ \u3000]*号")
 # Words before a number in its line that make it another document's: the text cites it, it is not its own.
-_CITES_ANOTHER = re.compile(r"根据|依据|按照|依照|参照|遵照|贯彻|落实|转发|》")
-_ORDER_PREFIX = re.compile(r"^中华人民共和国|^.*(?:根据|依据|按照|依照|参照|遵照|贯彻|落实|转发)")
+_CITING_WORDS = "根据|依据|按照|依照|参照|遵照|贯彻|落实|转发"
+_CITES_ANOTHER = re.compile(f"{_CITING_WORDS}|》")
+_ORDER_PREFIX = re.compile(f"^中华人民共和国|^.*(?:{_CITING_WORDS})")  # what an order's organ does not hold
 _CN_DATE = re.compile(r"(?P<y>[〇零○一二三四五六七八九ＯO]{4})年(?P<m>[一二三四五六七八九十]{1,3})月"
                       r"(?P<d>[一二三四五六七八九十]{1,3})日")
 _AR_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?")

@@ -21,11 +21,12 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, MetaData, func, insert, inspect, select, text
+from sqlalchemy import Boolean, DateTime, MetaData, Table, func, insert, inspect, select, text
 from sqlalchemy.exc import SAWarning
 
 from study_hub.errors import StudyHubError
@@ -50,11 +51,12 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
 
-def _rows_of(connection) -> dict[str, list[dict[str, Any]]]:
-    """Every user-data table's rows as plain values, in an order that restores: by key, units parents first."""
+def table_rows(connection, schema: Mapping[str, Table] = Base.metadata.tables) -> dict[str, list[dict[str, Any]]]:
+    """Every user-data table of ``schema`` (this version's, or one reflected from an older database) as rows of
+    plain values, in an order that restores: by key, units parents first."""
     tables = {}
-    for name in TABLES:
-        table = Base.metadata.tables[name]
+    for name in (name for name in TABLES if name in schema):
+        table = schema[name]
         order = [c for c in table.primary_key.columns]
         if name == "units":
             order = [func.length(table.c.path), table.c.id]  # parents first
@@ -71,7 +73,7 @@ def backup(store: DocumentStore, path: Path) -> dict[str, int]:
     options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} \
         if store.engine.dialect.name == "postgresql" else {}
     with store.engine.connect().execution_options(**options) as connection, connection.begin():
-        tables = _rows_of(connection)
+        tables = table_rows(connection)
         history = _history(connection)
     document = {"format": FORMAT, "version": VERSION, "schema_revision": current_revision(store.engine),
                 "created_at": utcnow().isoformat(), "tables": tables, "documents": history}
@@ -141,6 +143,15 @@ def _typed(table, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def reflected(engine) -> MetaData:
+    """The tables as they are in ``engine``'s database (an older schema's, say)."""
+    schema = MetaData()
+    with warnings.catch_warnings():  # expression indexes are not reflected; they stay in the database
+        warnings.simplefilter("ignore", SAWarning)
+        schema.reflect(engine)
+    return schema
+
+
 def _carried_forward(document: dict[str, Any], revision: str | None) -> dict[str, Any]:
     """The backup's tables as they are at ``revision``: loaded at the backup's own revision into a scratch
     database, then upgraded by the migrations (a new column gets its default, a changed one its conversion)."""
@@ -160,10 +171,7 @@ def _carried_forward(document: dict[str, Any], revision: str | None) -> dict[str
         engine = make_engine(f"sqlite:///{Path(folder) / 'carried.sqlite3'}")
         try:
             migrate(engine, older)
-            then = MetaData()
-            with warnings.catch_warnings():  # expression indexes are not reflected; they stay in the database
-                warnings.simplefilter("ignore", SAWarning)
-                then.reflect(engine)
+            then = reflected(engine)
             with engine.begin() as connection:
                 for name in TABLES:
                     rows = document["tables"].get(name) or []
@@ -176,7 +184,7 @@ def _carried_forward(document: dict[str, Any], revision: str | None) -> dict[str
             except CommandError as exc:
                 raise BackupError(f"the backup of schema {older} could not be brought to {revision}: {exc}") from exc
             with engine.connect() as connection:
-                tables = _rows_of(connection)
+                tables = table_rows(connection)
         finally:
             engine.dispose()
     return {**document, "tables": tables, "schema_revision": revision}

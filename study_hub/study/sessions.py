@@ -111,6 +111,16 @@ class PersonCounts:
         return round(100 * self.attended / self.expected) if self.expected else None
 
 
+def _count(tally: SessionCounts | PersonCounts, status: str | None, confirmed: bool) -> None:
+    """One expected person's record added to a session's, a member's or a unit's figures."""
+    tally.expected += 1
+    tally.attended += status in ("present", "late")
+    tally.late += status == "late"
+    tally.excused += status == "excused"
+    tally.absent += status == "absent"
+    tally.made_up += confirmed
+
+
 @dataclass
 class Statistics:
     sessions: list[SessionCounts] = field(default_factory=list)
@@ -485,7 +495,8 @@ class SessionService:
 
         Every session is listed (an upcoming one with everybody pending); the member and unit figures count only
         closed sessions, whose records are settled, so a session that has not happened yet (or is under way)
-        does not lower anybody's attendance rate. A member expected only at upcoming sessions is listed at 0."""
+        does not lower anybody's attendance rate. A member expected only at upcoming sessions is listed with
+        nothing counted and no rate."""
         result = Statistics()
         members: dict[int, PersonCounts] = {}
         units: dict[str, PersonCounts] = {}
@@ -502,23 +513,12 @@ class SessionService:
                     person = members[user.id] = PersonCounts(user.login, user.display_name, names)
                 status = record.status if record else None
                 confirmed = bool(record and record.makeup_confirmed_at)
-                counts.expected += 1
-                counts.attended += status in ("present", "late")
-                counts.late += status == "late"
-                counts.excused += status == "excused"
-                counts.absent += status == "absent"
-                counts.made_up += confirmed
+                _count(counts, status, confirmed)
                 counts.pending += status not in ("present", "late", "excused", "absent")
                 tallies = (person, *(units.setdefault(n, PersonCounts(n, n, [n])) for n in person.units))
-                if study.closed_at is None:
-                    continue
-                for tally in tallies:
-                    tally.expected += 1
-                    tally.attended += status in ("present", "late")
-                    tally.late += status == "late"
-                    tally.excused += status == "excused"
-                    tally.absent += status == "absent"
-                    tally.made_up += confirmed
+                if study.closed_at is not None:
+                    for tally in tallies:
+                        _count(tally, status, confirmed)
             result.sessions.append(counts)
         result.members = sorted(members.values(), key=lambda p: p.login)
         result.units = sorted(units.values(), key=lambda p: p.login)

@@ -381,7 +381,7 @@ SAME_EVERYWHERE = {401: "Not signed in.", 413: "The request body is larger than 
 
 def problems(described: dict[int, str], signed_in: bool = True) -> dict[int, dict]:
     """The ``responses`` of a router or an operation: each error status with what it means there, and the ones
-    that read the same everywhere (401 where one must be signed in, 422); the body is always a ``Problem``."""
+    that read the same everywhere (401 where one must be signed in, 413, 422); the body is always a ``Problem``."""
     common = SAME_EVERYWHERE if signed_in else {status: SAME_EVERYWHERE[status] for status in (413, 422)}
     return {status: {"model": Problem, "description": text}
             for status, text in sorted({**common, **described}.items())}

@@ -13,7 +13,7 @@ from support import A1, CORPUS, DOC, PASSWORD, csrf_of, sign_in
 from study_hub.config import Settings
 from study_hub.pipeline import ingest_paths
 from study_hub.store import open_store
-from study_hub.store.backup import HISTORY, TABLES, BackupError, backup, restore
+from study_hub.store.backup import HISTORY, TABLES, BackupError, backup, reflected, restore, table_rows
 from study_hub.store.models import Base
 from study_hub.study.notes import NoteService
 from study_hub.study.reading_lists import ReadingListService
@@ -107,28 +107,13 @@ def test_a_backup_is_readable_by_its_owner_only(world, tmp_path) -> None:
 def _old_style_backup(home_store, revision: str, path) -> None:
     """What the study_hub of schema ``revision`` wrote: every user-data table it had, in the same format
     (version 1: no document history); read from a database downgraded to that revision."""
-    import warnings
-
     from alembic import command
-    from sqlalchemy import MetaData
-    from sqlalchemy.exc import SAWarning
 
     from study_hub.store.db import _alembic_config
 
     command.downgrade(_alembic_config(home_store.engine), revision)
-    then = MetaData()
-    with warnings.catch_warnings():  # expression indexes are not reflected (only the columns matter here)
-        warnings.simplefilter("ignore", SAWarning)
-        then.reflect(home_store.engine)
     with home_store.engine.connect() as connection:
-        tables = {}
-        for name in TABLES:
-            if name not in then.tables:
-                continue
-            table = then.tables[name]
-            order = [func.length(table.c.path), table.c.id] if name == "units" else list(table.primary_key.columns)
-            tables[name] = [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-                            for row in connection.execute(select(table).order_by(*order)).mappings()]
+        tables = table_rows(connection, reflected(home_store.engine).tables)
     path.write_bytes(gzip.compress(json.dumps({"format": "study_hub-backup", "version": 1,
                                                "schema_revision": revision, "tables": tables},
                                               ensure_ascii=False).encode("utf-8")))
